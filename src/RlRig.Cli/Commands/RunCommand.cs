@@ -1,0 +1,105 @@
+using System.CommandLine;
+using RlRig.Cli.Notebooks;
+
+namespace RlRig.Cli.Commands;
+
+/// <summary><c>rlrig run NOTEBOOK [--out DIR] [--param k=v]... [--cell-timeout S]</c>: executes a notebook headless.</summary>
+public static class RunCommand
+{
+    public static Command Create()
+    {
+        var notebook = new Argument<FileInfo>("notebook") { Description = "The notebook to run (.ipynb or .dib)." };
+        var output = new Option<DirectoryInfo>("--out")
+        {
+            Description = "Folder for the executed notebook and its HTML page.",
+            DefaultValueFactory = _ => new DirectoryInfo("out"),
+        };
+        var parameters = new Option<string[]>("--param")
+        {
+            Description = "key=value overriding an assignment in the cell tagged 'parameters' (repeatable).",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var timeout = new Option<double>("--cell-timeout")
+        {
+            Description = "Seconds a single cell may run before the run stops as hung.",
+            DefaultValueFactory = _ => 600,
+        };
+        var command = new Command("run", "Run a notebook's cells in order in an in-process C# kernel; write the executed .ipynb and an offline HTML page.")
+        {
+            notebook, output, parameters, timeout,
+        };
+        command.SetAction((result, cancellationToken) => RunAsync(
+            result.GetValue(notebook)!, result.GetValue(output)!, result.GetValue(parameters) ?? [], result.GetValue(timeout), cancellationToken));
+        return command;
+    }
+
+    static async Task<int> RunAsync(FileInfo notebookFile, DirectoryInfo outDir, string[] parameterArgs, double timeoutSeconds, CancellationToken cancellationToken)
+    {
+        NotebookDocument notebook;
+        Dictionary<string, string> parameters;
+        try
+        {
+            parameters = ParseParameters(parameterArgs);
+            notebook = NotebookReader.Read(notebookFile.FullName);
+        }
+        catch (NotebookFormatException e)
+        {
+            Console.Error.WriteLine($"rlrig run: {e.Message}");
+            return 2;
+        }
+        if (timeoutSeconds <= 0)
+        {
+            Console.Error.WriteLine("rlrig run: --cell-timeout must be a positive number of seconds");
+            return 2;
+        }
+
+        var name = Path.GetFileNameWithoutExtension(notebookFile.Name);
+        var ipynbPath = Path.Combine(outDir.FullName, name + ".ipynb");
+        var htmlPath = Path.Combine(outDir.FullName, name + ".html");
+        // Cells resolve relative paths (#r, data files) against the notebook's folder, as notebook front ends do.
+        var previousDirectory = Environment.CurrentDirectory;
+        Environment.CurrentDirectory = notebookFile.DirectoryName!;
+        NotebookRunResult result;
+        try
+        {
+            result = await NotebookRunner.RunAsync(notebook, new NotebookRunOptions
+            {
+                Parameters = parameters,
+                CellTimeout = TimeSpan.FromSeconds(timeoutSeconds),
+                OnCellStarting = (n, count, cell) => Console.Error.WriteLine($"[{n}/{count}] {cell.FirstLine}"),
+            }, cancellationToken);
+        }
+        catch (NotebookFormatException e)
+        {
+            Console.Error.WriteLine($"rlrig run: {e.Message}");
+            return 2;
+        }
+        finally
+        {
+            Environment.CurrentDirectory = previousDirectory;
+        }
+
+        NotebookWriter.Write(result.Notebook, ipynbPath);
+        NotebookHtml.Write(result.Notebook, htmlPath);
+        if (result.Failure is { } failure)
+        {
+            Console.Error.WriteLine($"rlrig run: {notebookFile.Name}: {failure}");
+            Console.Error.WriteLine($"rlrig run: wrote what ran so far to {ipynbPath} and {htmlPath}");
+            return 1;
+        }
+        Console.WriteLine($"Executed {notebookFile.Name}: {ipynbPath} and {htmlPath}");
+        return 0;
+    }
+
+    static Dictionary<string, string> ParseParameters(string[] args)
+    {
+        var parameters = new Dictionary<string, string>();
+        foreach (var arg in args)
+        {
+            var eq = arg.IndexOf('=');
+            if (eq <= 0) throw new NotebookFormatException($"--param '{arg}' must have the form key=value");
+            parameters[arg[..eq]] = arg[(eq + 1)..];
+        }
+        return parameters;
+    }
+}

@@ -1,0 +1,9 @@
+using System.CommandLine;
+using RlRig.Cli.Commands;
+
+var root = new RootCommand("rlrig: the RL-RIG research environment (Generate-Reflect-Edit, Reflection-GRPO) for spatial reasoning in image generation.")
+{
+    RunCommand.Create(),
+    DoctorCommand.Create(),
+};
+return await root.Parse(args).InvokeAsync();
