@@ -119,7 +119,8 @@ public static class NotebookRunner
             case DisplayedValueProduced d: outputs.Add(new DataOutput(Data(d), d.ValueId, null)); break;
             case ErrorProduced p when p.Command is SubmitCode: AppendStream(outputs, "stderr", p.Message + "\n"); break;
             case CommandFailed f when f.Command is SubmitCode:
-                error = f.Exception is { } ex ? $"{ex.GetType().Name}: {ex.Message}" : f.Message;
+                // A compile error's message already says what it is; an exception's type is part of what went wrong.
+                error = f.Exception is { } ex && ex.GetType().Name != "CodeSubmissionCompilationErrorException" ? $"{ex.GetType().Name}: {ex.Message}" : f.Message;
                 var lines = (f.Exception?.ToString() ?? f.Message).Split('\n').Select(l => l.TrimEnd('\r')).ToList();
                 outputs.Add(new ErrorOutput(f.Exception?.GetType().Name ?? "Error", f.Exception?.Message ?? f.Message, lines));
                 break;
