@@ -91,8 +91,10 @@ public static class SceneGraphEvaluation
     }
 
     /// <summary>
-    /// Evaluates two LAION-SG files. Both are read with <paramref name="options"/> (by default the first bad record
-    /// throws <see cref="LaionSgFormatException"/> naming file, record, img_id and field).
+    /// Evaluates two LAION-SG files. Both are read with <paramref name="options"/>: by default the first bad record
+    /// throws <see cref="LaionSgFormatException"/> naming file, record, img_id and field; with
+    /// <see cref="LaionSgInvalidRecordPolicy.Skip"/> bad records are left out of both counts (run
+    /// <see cref="LaionSgReader.Validate(string, LaionSgReadOptions?)"/> to list them).
     /// </summary>
     public static SceneGraphEvaluationResult Evaluate(string truthPath, string predictionPath, LaionSgReadOptions? options = null)
     {

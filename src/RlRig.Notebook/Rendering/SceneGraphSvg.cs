@@ -5,13 +5,12 @@ namespace RlRig.Notebook.Rendering;
 
 /// <summary>
 /// Draws a scene graph as standalone SVG: items are rounded boxes with the label and, below it, the attributes;
-/// relations are arrows from subject to object with the predicate written at their middle. Parallel and opposite
+/// relations are arrows from subject to object with the predicate written along them. Parallel and opposite
 /// relations between the same two items bend apart so their labels do not sit on each other; a relation from an
 /// item to itself is a loop above it. Layout: <see cref="SceneGraphLayout.Circular"/>. All text is escaped.
 /// </summary>
 public static class SceneGraphSvg
 {
-    private const double EdgeSpacing = 26;
     private static int _nextId;
 
     /// <summary>The SVG document (an <c>&lt;svg&gt;</c> element) of <paramref name="graph"/>.</summary>
@@ -35,66 +34,43 @@ public static class SceneGraphSvg
         if (title is not null)
             sb.Append($"<text x=\"{Markup.Num(layout.Width / 2)}\" y=\"20\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">{Markup.Escape(title)}</text>\n");
         sb.Append($"<g transform=\"translate(0,{Markup.Num(top)})\">\n<g class=\"relations\">\n");
-        foreach (var (relation, bend) in Bends(graph.Relations))
-            AppendRelation(sb, relation, byId[relation.SubjectId], byId[relation.ObjectId], bend, marker);
+        var occupied = layout.Nodes.Select(n => (n.Left, n.Top, n.Width, n.Height)).ToList();
+        IReadOnlyList<EdgeCurve?> curves = SceneGraphLayout.Edges(layout, graph);
+        var loopsPerItem = new Dictionary<int, int>();
+        for (int i = 0; i < graph.Relations.Count; i++)
+        {
+            SceneRelation relation = graph.Relations[i];
+            int loop = 0;
+            if (curves[i] is null) loopsPerItem[relation.SubjectId] = (loop = loopsPerItem.GetValueOrDefault(relation.SubjectId)) + 1;
+            AppendRelation(sb, relation, byId[relation.SubjectId], byId[relation.ObjectId], curves[i], loop, marker, occupied);
+        }
         sb.Append("</g>\n<g class=\"items\">\n");
         foreach (NodePlacement node in layout.Nodes) AppendNode(sb, node);
         sb.Append("</g>\n</g>\n</svg>");
         return sb.ToString();
     }
 
-    /// <summary>
-    /// Offsets relations that join the same two items: the k-th of m gets (k − (m − 1) / 2) · spacing, measured in the
-    /// frame of the pair ordered by id, so that A→B and B→A land on different sides.
-    /// </summary>
-    private static IEnumerable<(SceneRelation Relation, double Bend)> Bends(IReadOnlyList<SceneRelation> relations)
-    {
-        var groups = relations
-            .Select((r, index) => (r, index))
-            .GroupBy(x => (Math.Min(x.r.SubjectId, x.r.ObjectId), Math.Max(x.r.SubjectId, x.r.ObjectId)));
-        var result = new List<(SceneRelation, double, int)>();
-        foreach (var group in groups)
-        {
-            var members = group.ToList();
-            for (int k = 0; k < members.Count; k++)
-            {
-                SceneRelation r = members[k].r;
-                double offset = (k - (members.Count - 1) / 2.0) * EdgeSpacing;
-                // In the pair's frame the offset is perpendicular to min→max; a max→min edge sees it mirrored.
-                bool reversed = r.SubjectId > r.ObjectId;
-                result.Add((r, reversed ? -offset : offset, members[k].index));
-            }
-        }
-        return result.OrderBy(x => x.Item3).Select(x => (x.Item1, x.Item2));
-    }
-
-    private static void AppendRelation(StringBuilder sb, SceneRelation r, NodePlacement from, NodePlacement to, double bend, string marker)
+    private static void AppendRelation(
+        StringBuilder sb, SceneRelation r, NodePlacement from, NodePlacement to, EdgeCurve? curve, int loop, string marker,
+        List<(double X, double Y, double W, double H)> occupied)
     {
         string predicate = Markup.Escape(r.Predicate);
         string tooltip = Markup.Escape($"{from.Item.Text} {r.Predicate} {to.Item.Text}");
         string path;
         double labelX, labelY;
-        if (ReferenceEquals(from, to))
+        if (curve is null)
         {
-            // A loop over the node's top edge, wider for each further self-relation.
-            double x = from.CenterX, y = from.Top, spread = 18 + Math.Abs(bend), rise = 34 + Math.Abs(bend);
+            // A loop over the node's top edge, wider for each further self-relation of the same item.
+            double x = from.CenterX, y = from.Top, spread = 18 + 16 * loop, rise = 34 + 16 * loop;
             path = $"M{Markup.Num(x - spread / 2)},{Markup.Num(y)} C{Markup.Num(x - spread)},{Markup.Num(y - rise)} " +
                    $"{Markup.Num(x + spread)},{Markup.Num(y - rise)} {Markup.Num(x + spread / 2)},{Markup.Num(y)}";
             (labelX, labelY) = (x, y - rise * 0.75 - 4);
         }
         else
         {
-            double dx = to.CenterX - from.CenterX, dy = to.CenterY - from.CenterY, length = Math.Sqrt(dx * dx + dy * dy);
-            // Perpendicular unit vector in the frame of the pair ordered by id (see Bends).
-            double sign = r.SubjectId > r.ObjectId ? -1 : 1;
-            double px = -dy / length * sign, py = dx / length * sign;
-            double mx = (from.CenterX + to.CenterX) / 2, my = (from.CenterY + to.CenterY) / 2;
-            // A quadratic curve's control point at twice the offset puts the curve's middle at the offset.
-            double qx = mx + px * bend * 2, qy = my + py * bend * 2;
-            var (sx, sy) = Boundary(from, qx, qy);
-            var (ex, ey) = Boundary(to, qx, qy);
-            path = $"M{Markup.Num(sx)},{Markup.Num(sy)} Q{Markup.Num(qx)},{Markup.Num(qy)} {Markup.Num(ex)},{Markup.Num(ey)}";
-            (labelX, labelY) = ((sx + 2 * qx + ex) / 4, (sy + 2 * qy + ey) / 4);
+            path = $"M{Markup.Num(curve.StartX)},{Markup.Num(curve.StartY)} Q{Markup.Num(curve.ControlX)},{Markup.Num(curve.ControlY)} " +
+                   $"{Markup.Num(curve.EndX)},{Markup.Num(curve.EndY)}";
+            (labelX, labelY) = PlaceLabel(r.Predicate, curve, occupied);
         }
         sb.Append($"<g><title>{tooltip}</title><path d=\"{path}\" fill=\"none\" stroke=\"#555\" stroke-width=\"1.4\" marker-end=\"url(#{marker})\"/>")
           .Append($"<text x=\"{Markup.Num(labelX)}\" y=\"{Markup.Num(labelY + 4)}\" text-anchor=\"middle\" font-size=\"11\" fill=\"#222\" ")
@@ -120,13 +96,25 @@ public static class SceneGraphSvg
         sb.Append("</g>\n");
     }
 
-    /// <summary>Where the ray from the node's centre towards (tx, ty) leaves its rectangle.</summary>
-    private static (double X, double Y) Boundary(NodePlacement node, double tx, double ty)
+    /// <summary>
+    /// Chords of a circle cross near its centre, so labels at every midpoint would collide: try points along the
+    /// curve, middle first, and keep the first whose label box touches no node and no earlier label.
+    /// </summary>
+    private static (double X, double Y) PlaceLabel(
+        string text, EdgeCurve curve, List<(double X, double Y, double W, double H)> occupied)
     {
-        double dx = tx - node.CenterX, dy = ty - node.CenterY;
-        if (dx == 0 && dy == 0) return (node.CenterX, node.CenterY);
-        double t = Math.Min(dx == 0 ? double.PositiveInfinity : node.Width / 2 / Math.Abs(dx),
-                            dy == 0 ? double.PositiveInfinity : node.Height / 2 / Math.Abs(dy));
-        return (node.CenterX + dx * t, node.CenterY + dy * t);
+        const double height = 14;
+        double width = Markup.TextWidth(text, 11) + 4;
+        (double X, double Y)? first = null;
+        foreach (double t in (double[])[0.5, 0.38, 0.62, 0.28, 0.72, 0.2, 0.8])
+        {
+            var (x, y) = curve.At(t);
+            first ??= (x, y);
+            var box = (X: x - width / 2, Y: y - height / 2, W: width, H: height);
+            if (occupied.Any(o => box.X < o.X + o.W && o.X < box.X + box.W && box.Y < o.Y + o.H && o.Y < box.Y + box.H)) continue;
+            occupied.Add(box);
+            return (x, y);
+        }
+        return first!.Value;
     }
 }

@@ -63,6 +63,34 @@ public sealed class RenderingTests
     }
 
     [Fact]
+    public void Relations_do_not_run_under_other_items()
+    {
+        SceneItem[] items = Enumerable.Range(0, 30).Select(i => new SceneItem(i, "object" + i, i % 3 == 0 ? ["red", "big"] : [])).ToArray();
+        // Every item to the items 1, 2, 3 and 7 places further round the ring: the short chords are the hard case.
+        SceneRelation[] relations = Enumerable.Range(0, 30)
+            .SelectMany(i => new[] { 1, 2, 3, 7 }.Select(k => new SceneRelation(i, "near", (i + k) % 30)))
+            .ToArray();
+        var graph = new SceneGraph(items, relations);
+        GraphLayout layout = SceneGraphLayout.Circular(graph);
+        IReadOnlyList<EdgeCurve?> curves = SceneGraphLayout.Edges(layout, graph);
+        Assert.Equal(relations.Length, curves.Count);
+        foreach (EdgeCurve? curve in curves)
+        {
+            Assert.NotNull(curve);
+            for (double t = 0; t <= 1.0001; t += 0.02)
+            {
+                var (x, y) = curve.At(t);
+                foreach (NodePlacement node in layout.Nodes)
+                {
+                    if (node.Item.Id == curve.Relation.SubjectId || node.Item.Id == curve.Relation.ObjectId) continue;
+                    bool inside = x > node.Left && x < node.Left + node.Width && y > node.Top && y < node.Top + node.Height;
+                    Assert.False(inside, $"{curve.Relation} passes under item {node.Item.Id} at t = {t:F2}");
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void Each_drawing_has_its_own_marker_id()
     {
         string a = SceneGraphSvg.Render(HostileGraph()), b = SceneGraphSvg.Render(HostileGraph());
