@@ -5,5 +5,6 @@ var root = new RootCommand("rlrig: the RL-RIG research environment (Generate-Ref
 {
     RunCommand.Create(),
     DoctorCommand.Create(),
+    WorldCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

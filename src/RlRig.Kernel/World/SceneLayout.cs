@@ -8,8 +8,9 @@ public static class SceneLayout
 {
     /// <summary>
     /// Returns the graph with a box on every item: objects at random positions, inside the canvas, at least one pixel
-    /// apart, such that each relation holds (<see cref="SpatialRelationExtractor.Between"/>). Rejection sampling is
-    /// exact and fast at these sizes (a few hundred tries at most for three relations).
+    /// apart, such that each relation holds (<see cref="SpatialRelationExtractor.Between"/>) even with either box moved
+    /// by a pixel, so that anti-aliasing or a judge's half-pixel box error cannot flip it. Rejection sampling is exact and
+    /// fast at these sizes (a few hundred tries at most for three relations).
     /// </summary>
     /// <exception cref="InconsistentSceneException">The relations contradict each other.</exception>
     /// <exception cref="InvalidOperationException">No layout was found within <see cref="WorldOptions.LayoutAttempts"/> tries.</exception>
@@ -31,10 +32,20 @@ public static class SceneLayout
             if (!fits) continue;
             var placed = graph.Items.Select((item, i) => item with { Box = boxes[i] }).ToList();
             var byId = placed.ToDictionary(i => i.Id);
-            if (graph.Relations.All(r => SpatialRelationExtractor.Between(byId[r.SubjectId].Box!, byId[r.ObjectId].Box!).Contains(r.Predicate)))
+            if (graph.Relations.All(r => HoldsRobustly(byId[r.SubjectId].Box!, byId[r.ObjectId].Box!, r.Predicate)))
                 return new SceneGraph(placed, graph.Relations);
         }
         throw new InvalidOperationException(
             $"no layout of \"{graph.ToPromptText()}\" on a {size}x{size} canvas satisfied every relation in {options.LayoutAttempts} attempts");
+    }
+
+    /// <summary>Whether <paramref name="predicate"/> holds for A relative to B with A moved by up to one pixel on each axis.</summary>
+    public static bool HoldsRobustly(Box a, Box b, string predicate)
+    {
+        for (var dy = -1; dy <= 1; dy++)
+            for (var dx = -1; dx <= 1; dx++)
+                if (!SpatialRelationExtractor.Between(new Box(a.X + dx, a.Y + dy, a.Width, a.Height), b).Contains(predicate))
+                    return false;
+        return true;
     }
 }

@@ -12,17 +12,18 @@ public sealed record JudgeOptions
     /// anti-aliased edge pixel counts when at least half covered, which keeps detected boxes within half a pixel.</summary>
     public double MinCoverage { get; init; } = 0.5;
 
-    /// <summary>Largest distance (RGB, [0, 1] units) between a pixel and its colour-over-background mix. Defaults to 0.3.</summary>
-    public double MaxResidual { get; init; } = 0.3;
+    /// <summary>Largest distance (RGB, [0, 1] units) between a pixel and its colour-over-background mix. Defaults to 0.4.</summary>
+    public double MaxResidual { get; init; } = 0.4;
 
     /// <summary>Smallest object, as a fraction of a small triangle's area; smaller blobs are noise. Defaults to 0.35.</summary>
     public double MinAreaFraction { get; init; } = 0.35;
 
-    /// <summary>A blob whose top third holds less than this fraction of its bottom third's pixels is a triangle. Defaults to 0.6.</summary>
-    public double TriangleTopToBottom { get; init; } = 0.6;
+    /// <summary>A blob whose top third holds less than this fraction of its bottom third's pixels is a triangle. Defaults to 0.65.</summary>
+    public double TriangleTopToBottom { get; init; } = 0.65;
 
-    /// <summary>A non-triangle filling at least this fraction of its box is a square, else a circle. Defaults to 0.9.</summary>
-    public double SquareFill { get; init; } = 0.9;
+    /// <summary>A non-triangle filling at least this fraction of its box is a square, else a circle. Defaults to 0.84
+    /// (a rendered circle fills about 0.79 of its box, a square 1.0; blur pulls squares down, hence not the midpoint).</summary>
+    public double SquareFill { get; init; } = 0.84;
 }
 
 /// <summary>

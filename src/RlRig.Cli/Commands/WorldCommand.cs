@@ -1,0 +1,69 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using RlRig.IO;
+using RlRig.World;
+
+namespace RlRig.Cli.Commands;
+
+/// <summary><c>rlrig world ...</c>: the shapes world's data and its judge.</summary>
+public static class WorldCommand
+{
+    public static Command Create() => new("world", "The shapes world: generate data, the fixed evaluation set, the judge's accuracy.")
+    {
+        Generate(), JudgeReport(),
+    };
+
+    static Command Generate()
+    {
+        var n = new Option<int>("--n") { Description = "Number of scenes.", DefaultValueFactory = _ => 100 };
+        var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 0 };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Output folder.", Required = true };
+        var size = new Option<int>("--size") { Description = "Canvas size in pixels (32 or 64).", DefaultValueFactory = _ => 32 };
+        var command = new Command("generate", "Render N random scenes as PNG images plus annotations in LAION-SG schema (annotations.json) and their boxes (boxes.json).")
+        {
+            n, seed, output, size,
+        };
+        command.SetAction(result => Guard(() =>
+        {
+            var written = WorldDataset.Generate(result.GetValue(output)!.FullName, result.GetValue(n), result.GetValue(seed),
+                new WorldOptions { CanvasSize = result.GetValue(size) });
+            Console.WriteLine($"Wrote {written.Count} scenes to {result.GetValue(output)!.FullName}");
+        }));
+        return command;
+    }
+
+    static Command JudgeReport()
+    {
+        var scenes = new Option<int>("--scenes") { Description = "Scenes per degradation level.", DefaultValueFactory = _ => 600 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the measured scenes (the judge was tuned on seed 1).", DefaultValueFactory = _ => 2 };
+        var output = new Option<FileInfo?>("--out") { Description = "Write the report as JSON here." };
+        var command = new Command("judge-report", "Measure the judge's accuracy on renders, clean and degraded by noise, blur and colour jitter.") { scenes, seed, output };
+        command.SetAction(result => Guard(() =>
+        {
+            var judge = new ShapesJudge(new WorldOptions());
+            var report = JudgeAccuracy.Report(judge, result.GetValue(scenes), result.GetValue(seed));
+            Console.WriteLine($"{"level",-8} {"scenes",7} {"obj recall",10} {"obj prec",9} {"relations",9} {"scenes ok",9}");
+            foreach (var r in report)
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Level,-8} {r.Scenes,7} {r.ObjectRecall,10:P1} {r.ObjectPrecision,9:P1} {r.RelationAgreement,9:P1} {r.SceneAccuracy,9:P1}"));
+            if (result.GetValue(output) is { } file)
+                AtomicFile.WriteAllText(file.FullName, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
+        }));
+        return command;
+    }
+
+    // Bad arguments and unwritable folders are the user's to fix: say so in one line, no stack trace.
+    static int Guard(Action action)
+    {
+        try
+        {
+            action();
+            return 0;
+        }
+        catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            Console.Error.WriteLine($"rlrig world: {e.Message}");
+            return 2;
+        }
+    }
+}
