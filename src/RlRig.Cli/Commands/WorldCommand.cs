@@ -11,8 +11,26 @@ public static class WorldCommand
 {
     public static Command Create() => new("world", "The shapes world: generate data, the fixed evaluation set, the judge's accuracy.")
     {
-        Generate(), JudgeReport(),
+        Generate(), EvalSet(), JudgeReport(),
     };
+
+    static Command EvalSet()
+    {
+        var n = new Option<int>("--n") { Description = "Number of prompts (a multiple of 3).", DefaultValueFactory = _ => 300 };
+        var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 1000 };
+        var output = new Option<FileInfo>("--out") { Description = "Output file.", DefaultValueFactory = _ => new FileInfo(EvaluationSet.RelativePath) };
+        var command = new Command("eval-set", $"Write the fixed evaluation prompts (LAION-SG schema; the committed copy is {EvaluationSet.RelativePath}).") { n, seed, output };
+        command.SetAction(result => Guard(() =>
+        {
+            var options = new WorldOptions();
+            var scenes = EvaluationSet.Create(result.GetValue(n), result.GetValue(seed), options);
+            EvaluationSet.Write(result.GetValue(output)!.FullName, scenes);
+            var chance = EvaluationSet.ChanceRelationAccuracy(scenes, options, seed: 7);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Wrote {scenes.Count} prompts to {result.GetValue(output)!.FullName}; relation accuracy of random placement: {chance:P1}"));
+        }));
+        return command;
+    }
 
     static Command Generate()
     {
