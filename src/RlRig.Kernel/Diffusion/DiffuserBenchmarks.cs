@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using static TorchSharp.torch;
+
+namespace RlRig.Diffusion;
+
+/// <summary>Training speed at a batch size.</summary>
+public sealed record TrainingBenchmarkResult(int BatchSize, int ImageSize, int MeasuredSteps, double StepsPerSecond, double SecondsPerStep, long ParameterCount, int Threads, long PeakRssBytes);
+
+/// <summary>Sampling speed: DDIM steps with classifier-free guidance (one doubled batch per step).</summary>
+public sealed record SamplingBenchmarkResult(int BatchSize, int ImageSize, int NumInferenceSteps, double GuidanceScale, int Images, double ImagesPerSecond, int Threads, long PeakRssBytes);
+
+/// <summary>Resident memory over a training run: flat means <see cref="RssEndBytes"/> ≈ <see cref="RssAfterWarmupBytes"/>.</summary>
+/// <param name="RssBeforeBytes">Before the first step (model and optimizer built).</param>
+/// <param name="RssAfterWarmupBytes">After the warm-up steps (Adam moments and allocator pools exist by then): the baseline.</param>
+/// <param name="RssEndBytes">After the last step.</param>
+/// <param name="Samples">(step, RSS) every few steps, for a chart.</param>
+public sealed record MemoryFlatnessResult(int Steps, int WarmupSteps, int BatchSize, long RssBeforeBytes, long RssAfterWarmupBytes, long RssEndBytes, long PeakRssBytes,
+    IReadOnlyList<(int Step, long RssBytes)> Samples)
+{
+    /// <summary>Growth from the warm-up baseline to the end, in bytes.</summary>
+    public long GrowthBytes => RssEndBytes - RssAfterWarmupBytes;
+}
+
+/// <summary>Measurements behind <c>rlrig bench diffuser</c>. Each builds a fresh model; nothing is written to disk.</summary>
+public static class DiffuserBenchmarks
+{
+    /// <summary>The configuration the benchmarks use when none is given: the defaults over the synthetic vocabulary.</summary>
+    public static DiffuserConfig DefaultConfig(int imageSize = 32) => new() { ImageSize = imageSize, Vocabulary = SyntheticSquaresDataset.Vocabulary };
+
+    /// <summary>Training steps per second (forward, backward, clip, Adam, EMA) after <paramref name="warmupSteps"/> untimed steps.</summary>
+    public static TrainingBenchmarkResult TrainingThroughput(DiffuserConfig? config = null, int batchSize = 32, int warmupSteps = 3, int measuredSteps = 20, IImageTextDataset? data = null)
+    {
+        config ??= DefaultConfig();
+        data ??= new SyntheticSquaresDataset(config.ImageSize);
+        using var trainer = new DiffuserTrainer(config, Options(batchSize, warmupSteps + measuredSteps));
+        for (var i = 0; i < warmupSteps; i++) trainer.TrainStep(data);
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < measuredSteps; i++) trainer.TrainStep(data);
+        var seconds = clock.Elapsed.TotalSeconds;
+        return new TrainingBenchmarkResult(batchSize, config.ImageSize, measuredSteps, measuredSteps / seconds, seconds / measuredSteps,
+            trainer.Model.ParameterCount, get_num_threads(), ProcessMemory.PeakRssBytes());
+    }
+
+    /// <summary>Images per second of <see cref="DiffusionPipeline.Generate"/> (random weights: speed does not depend on them).</summary>
+    public static SamplingBenchmarkResult SamplingThroughput(DiffuserConfig? config = null, int batchSize = 16, int numInferenceSteps = 20, double guidanceScale = 3.0, int batches = 2)
+    {
+        config ??= DefaultConfig();
+        using var model = new TextToImageDiffuser(config);
+        var pipeline = new DiffusionPipeline(model);
+        using var generator = new Generator(0, CPU);
+        var prompts = Enumerable.Repeat("red square left of blue square", batchSize).ToList();
+        using (pipeline.Generate(prompts, numInferenceSteps, guidanceScale, generator: generator, batchSize: batchSize)) { }  // warm-up
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < batches; i++)
+            using (pipeline.Generate(prompts, numInferenceSteps, guidanceScale, generator: generator, batchSize: batchSize)) { }
+        var images = batches * batchSize;
+        return new SamplingBenchmarkResult(batchSize, config.ImageSize, numInferenceSteps, guidanceScale, images, images / clock.Elapsed.TotalSeconds,
+            get_num_threads(), ProcessMemory.PeakRssBytes());
+    }
+
+    /// <summary>RSS at the start and end of <paramref name="steps"/> training steps; a leak of one batch per step shows as steady growth.</summary>
+    public static MemoryFlatnessResult MemoryFlatness(int steps = 1000, int batchSize = 32, int warmupSteps = 20, DiffuserConfig? config = null, IImageTextDataset? data = null,
+        IProgress<(int Step, long RssBytes)>? progress = null)
+    {
+        config ??= DefaultConfig();
+        data ??= new SyntheticSquaresDataset(config.ImageSize);
+        using var trainer = new DiffuserTrainer(config, Options(batchSize, warmupSteps + steps));
+        var before = ProcessMemory.RssBytes();
+        for (var i = 0; i < warmupSteps; i++) trainer.TrainStep(data);
+        var baseline = Settle();
+        var samples = new List<(int, long)> { (0, baseline) };
+        var every = Math.Max(1, steps / 50);
+        for (var i = 1; i <= steps; i++)
+        {
+            trainer.TrainStep(data);
+            if (i % every == 0 || i == steps)
+            {
+                var sample = (i, ProcessMemory.RssBytes());
+                samples.Add(sample);
+                progress?.Report(sample);
+            }
+        }
+        return new MemoryFlatnessResult(steps, warmupSteps, batchSize, before, baseline, Settle(), ProcessMemory.PeakRssBytes(), samples);
+    }
+
+    // Collect managed garbage first, so the figure is what native tensors and live objects hold, not pending finalizers.
+    static long Settle()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        return ProcessMemory.RssBytes();
+    }
+
+    static DiffuserTrainerOptions Options(int batchSize, int totalSteps) =>
+        new DiffuserTrainerOptions { BatchSize = batchSize, TotalSteps = totalSteps, CheckpointEvery = 0, LogEvery = 0, OutputDir = Path.GetTempPath() }.Validate();
+}
+
+/// <summary>Resident set size of this process, from /proc on Linux (the process API elsewhere).</summary>
+public static class ProcessMemory
+{
+    /// <summary>Current resident set size in bytes.</summary>
+    public static long RssBytes() => ReadStatus("VmRSS:") ?? Process.GetCurrentProcess().WorkingSet64;
+
+    /// <summary>Peak resident set size ("high water mark") in bytes.</summary>
+    public static long PeakRssBytes() => ReadStatus("VmHWM:") ?? Process.GetCurrentProcess().PeakWorkingSet64;
+
+    static long? ReadStatus(string key)
+    {
+        if (!OperatingSystem.IsLinux()) return null;
+        try
+        {
+            var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith(key, StringComparison.Ordinal));
+            var kb = line?[key.Length..].Trim().Split(' ')[0];
+            return long.TryParse(kb, out var v) ? v * 1024 : null;
+        }
+        catch (IOException) { return null; }
+    }
+}

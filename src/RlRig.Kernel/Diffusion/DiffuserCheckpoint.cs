@@ -1,0 +1,188 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using RlRig.IO;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace RlRig.Diffusion;
+
+/// <summary>A checkpoint cannot be read or does not fit; the message names the file and what is wrong or differs.</summary>
+public sealed class DiffuserCheckpointException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// The small inference checkpoint: configuration (vocabulary included), step, and the fp32 EMA weights, in one file
+/// written atomically, with a human-readable manifest beside it (<c>&lt;file&gt;.manifest.json</c>).
+/// </summary>
+/// <remarks>
+/// File layout (shared with the training state): 8-byte magic, int32 header length, UTF-8 JSON header, int64 payload
+/// length, SHA-256 of the payload, payload. The length and hash let a truncated or damaged file fail with a clear
+/// message before any weight is read.
+/// </remarks>
+public sealed class DiffuserCheckpoint : IDisposable
+{
+    internal const string InferenceMagic = "RLRIGDF1";
+    internal const string TrainingMagic = "RLRIGTS1";
+
+    DiffuserCheckpoint(string path, DiffuserConfig config, int step, TextToImageDiffuser model)
+    {
+        (Path, Config, Step, Model) = (path, config, step, model);
+    }
+
+    /// <summary>The file this was read from.</summary>
+    public string Path { get; }
+    public DiffuserConfig Config { get; }
+    /// <summary>Training steps behind the weights.</summary>
+    public int Step { get; }
+    /// <summary>The denoiser with the EMA weights, in eval mode.</summary>
+    public TextToImageDiffuser Model { get; }
+
+    /// <summary>A pipeline over <see cref="Model"/>.</summary>
+    public DiffusionPipeline CreatePipeline() => new(Model);
+
+    public void Dispose() => Model.Dispose();
+
+    /// <summary>Writes <paramref name="model"/>'s weights as an inference checkpoint at <paramref name="path"/>, and its manifest.</summary>
+    public static void Save(string path, TextToImageDiffuser model, int step, DiffuserTrainerOptions? options = null)
+    {
+        var header = new JsonObject
+        {
+            ["format"] = "rlrig-diffuser-inference",
+            ["step"] = step,
+            ["parameters"] = model.ParameterCount,
+            ["config"] = JsonNode.Parse(model.Config.ToJson()),
+        };
+        var payload = WeightsBytes(model);
+        WriteFile(path, InferenceMagic, header, payload);
+        var manifest = new JsonObject
+        {
+            ["file"] = System.IO.Path.GetFileName(path),
+            ["bytes"] = new FileInfo(path).Length,
+            ["sha256"] = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path))),
+            ["step"] = step,
+            ["parameters"] = model.ParameterCount,
+            ["weights"] = "EMA, float32",
+            ["written_utc"] = DateTime.UtcNow.ToString("O"),
+            ["config"] = JsonNode.Parse(model.Config.ToJson()),
+            ["options"] = options is null ? null : JsonNode.Parse(options.ToJson()),
+        };
+        AtomicFile.WriteAllText(ManifestPath(path), manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>The manifest written beside <paramref name="checkpointPath"/>.</summary>
+    public static string ManifestPath(string checkpointPath) => checkpointPath + ".manifest.json";
+
+    /// <summary>Reads an inference checkpoint with whatever configuration it holds. The caller disposes the result.</summary>
+    /// <exception cref="DiffuserCheckpointException">Missing, truncated, damaged, or not a diffuser checkpoint.</exception>
+    public static DiffuserCheckpoint Load(string path) => Load(path, expected: null);
+
+    /// <summary>
+    /// Reads an inference checkpoint and requires its configuration (architecture, noise process, vocabulary) to equal
+    /// <paramref name="expected"/>. The caller disposes the result.
+    /// </summary>
+    /// <exception cref="DiffuserCheckpointException">As <see cref="Load(string)"/>, or the configuration differs; the message lists every difference.</exception>
+    public static DiffuserCheckpoint Load(string path, DiffuserConfig? expected)
+    {
+        var (header, payload) = ReadFile(path, InferenceMagic);
+        var config = ConfigFrom(path, header);
+        RequireSameConfig(path, config, expected);
+        var step = header["step"]?.GetValue<int>() ?? 0;
+        var model = new TextToImageDiffuser(config);
+        try
+        {
+            using var reader = new BinaryReader(new MemoryStream(payload));
+            LoadWeights(path, model, reader, "EMA weights");
+        }
+        catch { model.Dispose(); throw; }
+        model.eval();
+        return new DiffuserCheckpoint(System.IO.Path.GetFullPath(path), config, step, model);
+    }
+
+    internal static void RequireSameConfig(string path, DiffuserConfig found, DiffuserConfig? expected)
+    {
+        if (expected is null) return;
+        var diffs = found.DifferencesFrom(expected);
+        if (diffs.Count == 0) return;
+        var what = diffs.Any(d => d.StartsWith(nameof(DiffuserConfig.Vocabulary), StringComparison.Ordinal))
+            ? diffs.Count == 1 ? "a different vocabulary" : "a different architecture and vocabulary" : "a different architecture";
+        throw new DiffuserCheckpointException(
+            $"checkpoint {path} was written for {what} than expected (file vs expected):\n  {string.Join("\n  ", diffs)}");
+    }
+
+    internal static DiffuserConfig ConfigFrom(string path, JsonObject header)
+    {
+        try { return DiffuserConfig.FromJson(header["config"]!.ToJsonString()).Validate(); }
+        catch (Exception e) when (e is JsonException or ArgumentException or NullReferenceException or InvalidOperationException)
+        {
+            throw new DiffuserCheckpointException($"checkpoint {path} has an unreadable configuration: {e.Message}", e);
+        }
+    }
+
+    internal static byte[] WeightsBytes(nn.Module module)
+    {
+        using var ms = new MemoryStream();
+        using (var writer = new BinaryWriter(ms, Encoding.UTF8, leaveOpen: true)) module.save(writer);
+        return ms.ToArray();
+    }
+
+    internal static void LoadWeights(string path, nn.Module module, BinaryReader reader, string what)
+    {
+        try { module.load(reader, strict: true); }
+        catch (Exception e) when (e is not DiffuserCheckpointException)
+        {
+            throw new DiffuserCheckpointException($"checkpoint {path}: the {what} do not fit the model its configuration describes: {e.Message}", e);
+        }
+    }
+
+    internal static void WriteFile(string path, string magic, JsonObject header, byte[] payload)
+    {
+        var json = Encoding.UTF8.GetBytes(header.ToJsonString());
+        var hash = SHA256.HashData(payload);
+        AtomicFile.Write(path, stream =>
+        {
+            using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+            w.Write(Encoding.ASCII.GetBytes(magic));
+            w.Write(json.Length);
+            w.Write(json);
+            w.Write((long)payload.Length);
+            w.Write(hash);
+            w.Write(payload);
+        });
+    }
+
+    internal static (JsonObject Header, byte[] Payload) ReadFile(string path, string magic)
+    {
+        if (!File.Exists(path)) throw new DiffuserCheckpointException($"checkpoint {path} does not exist");
+        var bytes = File.ReadAllBytes(path);
+        var kind = magic == InferenceMagic ? "an inference checkpoint" : "a training state";
+        DiffuserCheckpointException Truncated(string detail) =>
+            new($"checkpoint {path} is truncated ({bytes.Length} bytes): {detail}; the write was interrupted or the copy is incomplete");
+        if (bytes.Length < 12) throw Truncated("shorter than the header");
+        var found = Encoding.ASCII.GetString(bytes, 0, 8);
+        if (found != magic)
+            throw new DiffuserCheckpointException($"checkpoint {path} is not {kind} (starts with \"{Sanitize(found)}\", expected \"{magic}\")");
+        var jsonLength = BitConverter.ToInt32(bytes, 8);
+        if (jsonLength < 0 || 12L + jsonLength + 8 + 32 > bytes.Length) throw Truncated($"the header needs {12L + jsonLength + 40} bytes");
+        JsonObject header;
+        try { header = JsonNode.Parse(Encoding.UTF8.GetString(bytes, 12, jsonLength))!.AsObject(); }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException)
+        {
+            throw new DiffuserCheckpointException($"checkpoint {path} has a damaged header: {e.Message}", e);
+        }
+        var at = 12 + jsonLength;
+        var payloadLength = BitConverter.ToInt64(bytes, at);
+        var hash = bytes.AsSpan(at + 8, 32);
+        var start = at + 40;
+        if (payloadLength < 0 || start + payloadLength > bytes.Length)
+            throw Truncated($"the header promises {payloadLength} bytes of weights, only {bytes.Length - start} are there");
+        if (start + payloadLength != bytes.Length)
+            throw new DiffuserCheckpointException($"checkpoint {path} has {bytes.Length - start - payloadLength} unexpected bytes after its weights");
+        var payload = bytes.AsSpan(start, (int)payloadLength).ToArray();
+        if (!SHA256.HashData(payload).AsSpan().SequenceEqual(hash))
+            throw new DiffuserCheckpointException($"checkpoint {path} is damaged: the weights' SHA-256 does not match the header");
+        return (header, payload);
+    }
+
+    static string Sanitize(string s) => new(s.Select(c => char.IsControl(c) || c > 126 ? '?' : c).ToArray());
+}

@@ -1,0 +1,232 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json.Nodes;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace RlRig.Diffusion;
+
+/// <summary>
+/// Trains a <see cref="TextToImageDiffuser"/> on the DDPM objective (predict epsilon or v at a random timestep, mean
+/// squared error), with null-prompt dropout for guidance, Adam with warm-up and decay, gradient clipping, an EMA of the
+/// weights, TensorBoard scalars, and atomic checkpoints that resume bit-exactly.
+/// </summary>
+/// <remarks>
+/// The run folder holds <c>diffuser.ckpt</c> (+ manifest: the small inference checkpoint, EMA weights),
+/// <c>training-state.bin</c> (weights, EMA, Adam moments, both generators' states, step, options, config) and
+/// <c>tensorboard/</c>. All randomness comes from two torch generators (data and noise); no System.Random is used.
+/// </remarks>
+public sealed class DiffuserTrainer : IDisposable
+{
+    readonly Adam optimizer;
+    readonly Generator dataGenerator, noiseGenerator;
+    readonly NoiseSchedule schedule;
+    readonly PromptTokenizer tokenizer;
+    readonly Parameter[] parameters, emaParameters;
+    SummaryWriter? tensorboard;
+
+    /// <summary>Builds the model (seeded by <see cref="DiffuserTrainerOptions.Seed"/>) or, with Resume, restores the run in OutputDir.</summary>
+    /// <exception cref="ArgumentException">Invalid options or configuration.</exception>
+    /// <exception cref="DiffuserCheckpointException">Resume was asked for and the training state is missing, damaged, or of another configuration.</exception>
+    public DiffuserTrainer(DiffuserConfig config, DiffuserTrainerOptions options)
+    {
+        Config = (config ?? throw new ArgumentNullException(nameof(config))).Validate();
+        Options = (options ?? throw new ArgumentNullException(nameof(options))).Validate();
+        if (options.NumThreads > 0) set_num_threads(options.NumThreads);
+        schedule = config.CreateSchedule();
+        tokenizer = config.CreateTokenizer();
+        random.manual_seed(options.Seed);
+        Model = new TextToImageDiffuser(config);
+        EmaModel = new TextToImageDiffuser(config);
+        parameters = Model.parameters().ToArray();
+        emaParameters = EmaModel.parameters().ToArray();
+        using (no_grad())
+            for (var i = 0; i < parameters.Length; i++) { emaParameters[i].copy_(parameters[i]); emaParameters[i].requires_grad = false; }
+        EmaModel.eval();
+        optimizer = optim.Adam(parameters, options.LearningRate, options.AdamBeta1, options.AdamBeta2);
+        // Distinct seeds, so data and noise draws are independent streams.
+        dataGenerator = new Generator((ulong)options.Seed * 2 + 1, CPU);
+        noiseGenerator = new Generator((ulong)options.Seed * 2 + 2, CPU);
+        if (options.Resume) LoadTrainingState();
+    }
+
+    public DiffuserConfig Config { get; }
+    public DiffuserTrainerOptions Options { get; }
+    /// <summary>The trained weights.</summary>
+    public TextToImageDiffuser Model { get; }
+    /// <summary>The exponential moving average of <see cref="Model"/>'s weights: what checkpoints store and samplers use.</summary>
+    public TextToImageDiffuser EmaModel { get; }
+    /// <summary>Optimizer steps done.</summary>
+    public int Step { get; private set; }
+
+    /// <summary>The inference checkpoint path of a run folder.</summary>
+    public static string CheckpointPath(string outputDir) => Path.Combine(outputDir, "diffuser.ckpt");
+    /// <summary>The full training state path of a run folder.</summary>
+    public static string TrainingStatePath(string outputDir) => Path.Combine(outputDir, "training-state.bin");
+
+    /// <summary>
+    /// Trains to <see cref="DiffuserTrainerOptions.TotalSteps"/>, yielding a report after every step. Each step runs on a
+    /// thread-pool thread, so a notebook or progress bar stays responsive. Checkpoints are written every
+    /// CheckpointEvery steps and at the end; on cancellation the trainer writes a checkpoint and the sequence ends
+    /// normally (no exception).
+    /// </summary>
+    public async IAsyncEnumerable<TrainProgress> TrainAsync(IImageTextDataset data, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var clock = Stopwatch.StartNew();
+        double? secondsPerStep = null;
+        while (Step < Options.TotalSteps)
+        {
+            if (ct.IsCancellationRequested) { SaveCheckpoint(); yield break; }
+            var started = clock.Elapsed;
+            var report = await Task.Run(() => TrainStep(data), CancellationToken.None).ConfigureAwait(false);
+            var took = (clock.Elapsed - started).TotalSeconds;
+            // A short moving average: steady enough for an ETA, quick to follow a change of load.
+            secondsPerStep = secondsPerStep is { } s ? 0.9 * s + 0.1 * took : took;
+            Log(report);
+            string? saved = null;
+            if (Step == Options.TotalSteps || (Options.CheckpointEvery > 0 && Step % Options.CheckpointEvery == 0))
+                saved = SaveCheckpoint();
+            var rate = 1.0 / Math.Max(secondsPerStep.Value, 1e-9);
+            yield return report with
+            {
+                StepsPerSecond = rate,
+                Eta = TimeSpan.FromSeconds((Options.TotalSteps - Step) / rate),
+                CheckpointPath = saved,
+            };
+        }
+    }
+
+    /// <summary>
+    /// One optimisation step on a fresh batch, without logging or checkpoints (benchmarks and tests use it directly).
+    /// Returns the report with speed fields 0.
+    /// </summary>
+    public TrainProgress TrainStep(IImageTextDataset data)
+    {
+        var lr = LrSchedule.At(Step, Options);
+        using var scope = NewDisposeScope();
+        Model.train();
+        // 1. Data, with null-prompt dropout for classifier-free guidance.
+        var (images, prompts) = data.NextBatch(Options.BatchSize, dataGenerator);
+        CheckBatch(images, prompts);
+        var drop = rand(prompts.Count, generator: noiseGenerator).data<float>().ToArray();
+        var conditioned = prompts.Select((p, i) => drop[i] < Options.ConditioningDropout ? "" : p).ToList();
+        var tokens = tokenizer.Encode(conditioned);                                                   // (B, L)
+        // 2. Forward process at a random timestep per image.
+        var b = images.shape[0];
+        var t = randint(0, schedule.NumTrainTimesteps, [b], generator: noiseGenerator);               // (B)
+        var noise = randn(images.shape, generator: noiseGenerator);                                  // (B, 3, H, W)
+        var noisy = schedule.AddNoise(images, noise, t);
+        var target = Config.PredictionType == PredictionType.Epsilon ? noise : schedule.Velocity(images, noise, t);
+        // 3. Loss, backward, clip, step.
+        var loss = nn.functional.mse_loss(Model.call(noisy, t, tokens), target);
+        optimizer.zero_grad();
+        loss.backward();
+        var gradNorm = Options.GradClipNorm > 0
+            ? nn.utils.clip_grad_norm_(parameters, Options.GradClipNorm)
+            : double.NaN;
+        foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+        optimizer.step();
+        // 4. EMA of the weights.
+        UpdateEma();
+        Step++;
+        return new TrainProgress(Step, Options.TotalSteps, loss.ToSingle(), lr, gradNorm, 0, TimeSpan.Zero, null);
+    }
+
+    void CheckBatch(Tensor images, IReadOnlyList<string> prompts)
+    {
+        var s = Config.ImageSize;
+        if (images.dim() != 4 || images.shape[1] != 3 || images.shape[2] != s || images.shape[3] != s || images.shape[0] != prompts.Count)
+            throw new InvalidOperationException(
+                $"the dataset returned images ({string.Join(", ", images.shape)}) and {prompts.Count} prompts; expected (B, 3, {s}, {s}) and B prompts (DiffuserConfig.ImageSize = {s})");
+    }
+
+    void UpdateEma()
+    {
+        var decay = Options.EmaWarmup ? Math.Min(Options.EmaDecay, (1.0 + Step) / (10.0 + Step)) : Options.EmaDecay;
+        using var noGrad = no_grad();
+        for (var i = 0; i < parameters.Length; i++)
+            emaParameters[i].mul_(decay).add_(parameters[i], alpha: 1 - decay);
+    }
+
+    void Log(TrainProgress report)
+    {
+        if (Options.LogEvery == 0 || Step % Options.LogEvery != 0) return;
+        tensorboard ??= utils.tensorboard.SummaryWriter(Path.Combine(Options.OutputDir, "tensorboard"));
+        tensorboard.add_scalar("train/loss", (float)report.Loss, Step);
+        tensorboard.add_scalar("train/lr", (float)report.LearningRate, Step);
+        if (!double.IsNaN(report.GradNorm)) tensorboard.add_scalar("train/grad_norm", (float)report.GradNorm, Step);
+    }
+
+    /// <summary>Writes the inference checkpoint (EMA weights + manifest) and the full training state, each atomically.</summary>
+    /// <returns>The inference checkpoint's path.</returns>
+    public string SaveCheckpoint()
+    {
+        Directory.CreateDirectory(Options.OutputDir);
+        SaveTrainingState();
+        var path = CheckpointPath(Options.OutputDir);
+        DiffuserCheckpoint.Save(path, EmaModel, Step, Options);
+        return path;
+    }
+
+    void SaveTrainingState()
+    {
+        using var ms = new MemoryStream();
+        using (var w = new BinaryWriter(ms, Encoding.UTF8, leaveOpen: true))
+        {
+            Model.save(w);
+            EmaModel.save(w);
+            optimizer.save_state_dict(w);
+            using var data = dataGenerator.get_state();
+            using var noise = noiseGenerator.get_state();
+            data.Save(w);
+            noise.Save(w);
+        }
+        var header = new JsonObject
+        {
+            ["format"] = "rlrig-diffuser-training-state",
+            ["step"] = Step,
+            ["config"] = JsonNode.Parse(Config.ToJson()),
+            ["options"] = JsonNode.Parse(Options.ToJson()),
+        };
+        DiffuserCheckpoint.WriteFile(TrainingStatePath(Options.OutputDir), DiffuserCheckpoint.TrainingMagic, header, ms.ToArray());
+    }
+
+    void LoadTrainingState()
+    {
+        var path = TrainingStatePath(Options.OutputDir);
+        if (!File.Exists(path))
+            throw new DiffuserCheckpointException($"nothing to resume: {path} does not exist (train without Resume first, or point OutputDir at the run folder)");
+        var (header, payload) = DiffuserCheckpoint.ReadFile(path, DiffuserCheckpoint.TrainingMagic);
+        DiffuserCheckpoint.RequireSameConfig(path, DiffuserCheckpoint.ConfigFrom(path, header), Config);
+        using var r = new BinaryReader(new MemoryStream(payload));
+        DiffuserCheckpoint.LoadWeights(path, Model, r, "weights");
+        DiffuserCheckpoint.LoadWeights(path, EmaModel, r, "EMA weights");
+        try
+        {
+            optimizer.load_state_dict(r);
+            using var data = TensorExtensionMethods.Load(r);
+            using var noise = TensorExtensionMethods.Load(r);
+            dataGenerator.set_state(data);
+            noiseGenerator.set_state(noise);
+        }
+        catch (Exception e) when (e is not DiffuserCheckpointException)
+        {
+            throw new DiffuserCheckpointException($"checkpoint {path}: the optimizer or generator state is unreadable: {e.Message}", e);
+        }
+        Step = header["step"]!.GetValue<int>();
+        if (Step > Options.TotalSteps)
+            throw new DiffuserCheckpointException($"checkpoint {path} is at step {Step}, beyond TotalSteps = {Options.TotalSteps}; raise TotalSteps to continue");
+    }
+
+    public void Dispose()
+    {
+        optimizer.Dispose();
+        Model.Dispose();
+        EmaModel.Dispose();
+        dataGenerator.Dispose();
+        noiseGenerator.Dispose();
+    }
+}

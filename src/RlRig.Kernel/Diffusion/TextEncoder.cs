@@ -1,0 +1,64 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace RlRig.Diffusion;
+
+/// <summary>Pre-norm transformer layer: x + SelfAttention(LN(x)), then x + MLP(LN(x)).</summary>
+internal sealed class TransformerLayer : Module<Tensor, Tensor>
+{
+    readonly LayerNorm ln_1, ln_2;
+    readonly Attention attn;
+    readonly Sequential mlp;
+
+    public TransformerLayer(int dim, int heads) : base(nameof(TransformerLayer))
+    {
+        ln_1 = Norms.LayerNorm(dim);
+        attn = new Attention(dim, dim, heads);
+        ln_2 = Norms.LayerNorm(dim);
+        mlp = Sequential(Linear(dim, 4 * dim), GELU(), Linear(4 * dim, dim));
+        RegisterComponents();
+    }
+
+    /// <param name="x">(B, L, d).</param>
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var h = ln_1.call(x);
+        x = x + attn.call(h, h);
+        x = x + mlp.call(ln_2.call(x));
+        return x.MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>
+/// Token + learned position embeddings and a few transformer layers: (B, L) ids -&gt; (B, L, d) context for cross-attention.
+/// No padding mask: the padding id has its own embedding, so the all-padding null prompt is an ordinary (learned) input.
+/// </summary>
+public sealed class TextEncoder : Module<Tensor, Tensor>
+{
+    readonly Embedding token_embedding;
+    readonly Parameter position_embedding;
+    readonly ModuleList<TransformerLayer> layers;
+    readonly LayerNorm ln_final;
+
+    public TextEncoder(DiffuserConfig config) : base(nameof(TextEncoder))
+    {
+        token_embedding = Embedding(config.Vocabulary.Count + 1, config.TextDim);
+        position_embedding = Parameter(randn(1, config.MaxPromptTokens, config.TextDim) * 0.02);
+        layers = ModuleList(Enumerable.Range(0, config.TextLayers).Select(_ => new TransformerLayer(config.TextDim, config.TextHeads)).ToArray());
+        ln_final = Norms.LayerNorm(config.TextDim);
+        RegisterComponents();
+    }
+
+    /// <param name="tokens">(B, L) int64 ids, L = MaxPromptTokens.</param>
+    /// <returns>(B, L, d).</returns>
+    public override Tensor forward(Tensor tokens)
+    {
+        using var scope = NewDisposeScope();
+        var x = token_embedding.call(tokens) + position_embedding;  // (B, L, d)
+        foreach (var layer in layers) x = layer.call(x);
+        return ln_final.call(x).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,76 @@
+using RlRig.Diffusion;
+using Xunit;
+
+namespace RlRig.Tests.Diffusion;
+
+public sealed class CheckpointTests : TorchTestBase
+{
+    static string Saved(DiffuserConfig config)
+    {
+        var path = Path.Combine(TempDir(), "diffuser.ckpt");
+        using var model = new TextToImageDiffuser(config);
+        DiffuserCheckpoint.Save(path, model, 17);
+        return path;
+    }
+
+    [Fact]
+    public void RoundTripsWeightsConfigAndStep()
+    {
+        var path = Path.Combine(TempDir(), "diffuser.ckpt");
+        using var model = new TextToImageDiffuser(TinyConfig());
+        DiffuserCheckpoint.Save(path, model, 17);
+        using var loaded = DiffuserCheckpoint.Load(path, TinyConfig());
+        Assert.Equal(17, loaded.Step);
+        Assert.Equal(TinyConfig(), loaded.Config);
+        TrainerTests.AssertSameWeights(model, loaded.Model);
+    }
+
+    [Fact]
+    public void DefaultModelCheckpointIsAFewMegabytes()
+    {
+        var path = Saved(DiffuserBenchmarks.DefaultConfig());
+        Assert.InRange(new FileInfo(path).Length, 1_000_000, 12_000_000);
+    }
+
+    [Fact]
+    public void TruncatedFileIsNamedAsTruncated()
+    {
+        var path = Saved(TinyConfig());
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
+        var e = Assert.Throws<DiffuserCheckpointException>(() => DiffuserCheckpoint.Load(path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("truncated", e.Message);
+    }
+
+    [Fact]
+    public void OtherArchitectureListsTheDifferences()
+    {
+        var path = Saved(TinyConfig() with { Channels = [16, 48] });
+        var e = Assert.Throws<DiffuserCheckpointException>(() => DiffuserCheckpoint.Load(path, TinyConfig()));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("architecture", e.Message);
+        Assert.Contains("Channels: [16, 48] vs [16, 32]", e.Message);
+    }
+
+    [Fact]
+    public void OtherVocabularyNamesTheFirstDifferentWord()
+    {
+        var words = SyntheticSquaresDataset.Vocabulary.Select(w => w == "yellow" ? "purple" : w).ToList();
+        var path = Saved(TinyConfig(words));
+        var e = Assert.Throws<DiffuserCheckpointException>(() => DiffuserCheckpoint.Load(path, TinyConfig()));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("vocabulary", e.Message);
+        Assert.Contains("\"purple\" vs \"yellow\"", e.Message);
+    }
+
+    [Fact]
+    public void DamagedWeightsFailTheHashCheck()
+    {
+        var path = Saved(TinyConfig());
+        var bytes = File.ReadAllBytes(path);
+        bytes[^10] ^= 0xFF;
+        File.WriteAllBytes(path, bytes);
+        Assert.Contains("SHA-256", Assert.Throws<DiffuserCheckpointException>(() => DiffuserCheckpoint.Load(path)).Message);
+    }
+}

@@ -1,0 +1,21 @@
+using RlRig.Diffusion;
+using Xunit;
+
+namespace RlRig.Tests.Diffusion;
+
+[CollectionDefinition(nameof(MemoryFlatnessCollection), DisableParallelization = true)]
+public sealed class MemoryFlatnessCollection;
+
+// Alone, so other tests' allocations do not show up in this process's RSS.
+[Collection(nameof(MemoryFlatnessCollection))]
+public sealed class MemoryFlatnessTests : TorchTestBase
+{
+    [Fact]
+    public void TrainingMemoryStaysFlat()
+    {
+        var result = DiffuserBenchmarks.MemoryFlatness(steps: 300, batchSize: 8, warmupSteps: 20, config: TinyConfig());
+        // Leaking one step's activations (several MB at this size) would grow RSS by hundreds of MB over 300 steps.
+        Assert.True(result.GrowthBytes < 40L << 20, $"RSS grew {result.GrowthBytes >> 20} MB: {result.RssAfterWarmupBytes >> 20} -> {result.RssEndBytes >> 20} MB");
+        Assert.Equal(300, result.Samples[^1].Step);
+    }
+}

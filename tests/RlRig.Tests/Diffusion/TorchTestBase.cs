@@ -1,0 +1,30 @@
+using RlRig.Diffusion;
+using RlRig.Torch;
+
+namespace RlRig.Tests.Diffusion;
+
+/// <summary>Loads TorchSharp (with the Debian 12 fix) before any test touches torch, and offers small shared fixtures.</summary>
+public abstract class TorchTestBase
+{
+    protected TorchTestBase() => TorchRuntime.EnsureLoaded();
+
+    /// <summary>A model small enough that a training step takes milliseconds: 16x16, two levels, attention at 8x8 and 4x4.</summary>
+    internal static DiffuserConfig TinyConfig(IReadOnlyList<string>? vocabulary = null) => new()
+    {
+        ImageSize = 16,
+        Channels = [16, 32],
+        CrossAttentionResolutions = [8, 4],
+        SelfAttentionResolutions = [4],
+        TimeEmbeddingDim = 32,
+        TextDim = 32,
+        Vocabulary = vocabulary ?? SyntheticSquaresDataset.Vocabulary,
+        MaxPromptTokens = 12,
+    };
+
+    internal static string TempDir()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "rlrig-diffusion-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+}

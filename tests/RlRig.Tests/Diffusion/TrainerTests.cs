@@ -1,0 +1,106 @@
+using RlRig.Diffusion;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace RlRig.Tests.Diffusion;
+
+public sealed class TrainerTests : TorchTestBase
+{
+    static DiffuserTrainerOptions Quick(string dir, int total) => new()
+    {
+        TotalSteps = total, BatchSize = 8, WarmupSteps = 2, CheckpointEvery = 0, LogEvery = 0, OutputDir = dir, Seed = 42,
+    };
+
+    [Fact]
+    public void LearningRateWarmsUpThenDecays()
+    {
+        Assert.Equal(1e-3 * 1 / 200, LrSchedule.At(0, 1000, 1e-3, 200, LrDecay.Cosine, 0.1), 15);
+        Assert.Equal(1e-3, LrSchedule.At(199, 1000, 1e-3, 200, LrDecay.Cosine, 0.1), 15);
+        Assert.Equal(1e-4, LrSchedule.At(999, 1000, 1e-3, 200, LrDecay.Cosine, 0.1), 15);
+        Assert.Equal(1e-4 + 0.5 * (1 + Math.Cos(Math.PI * 399 / 799)) * 9e-4, LrSchedule.At(599, 1000, 1e-3, 200, LrDecay.Cosine, 0.1), 15);
+        Assert.Equal(1e-3, LrSchedule.At(900, 1000, 1e-3, 200, LrDecay.Constant, 0.1), 15);
+    }
+
+    [Fact]
+    public void OptionsValidationSaysHowToFix()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new DiffuserTrainerOptions { EmaDecay = 1.0 }.Validate());
+        Assert.Contains("EmaDecay", e.Message);
+        Assert.Contains("0.999", e.Message);
+        Assert.Throws<ArgumentException>(() => new DiffuserTrainerOptions { BatchSize = 0 }.Validate());
+        Assert.Equal(new DiffuserTrainerOptions(), DiffuserTrainerOptions.FromJson(new DiffuserTrainerOptions().ToJson()));
+    }
+
+    [Fact]
+    public void LossFallsOnTheSyntheticSquares()
+    {
+        using var trainer = new DiffuserTrainer(TinyConfig(), Quick(TempDir(), 60) with { BatchSize = 16, WarmupSteps = 10 });
+        var data = new SyntheticSquaresDataset(16);
+        var losses = Enumerable.Range(0, 60).Select(_ => trainer.TrainStep(data).Loss).ToList();
+        Assert.All(losses, l => Assert.True(double.IsFinite(l)));
+        Assert.True(losses.TakeLast(15).Average() < 0.75 * losses.Take(5).Average(), $"first {losses.Take(5).Average():F3}, last {losses.TakeLast(15).Average():F3}");
+    }
+
+    [Fact]
+    public void ResumeContinuesBitExactly()
+    {
+        const int k = 3;
+        var data = new SyntheticSquaresDataset(16);
+        using var straight = new DiffuserTrainer(TinyConfig(), Quick(TempDir(), 2 * k));
+        for (var i = 0; i < 2 * k; i++) straight.TrainStep(data);
+
+        var dir = TempDir();
+        using (var first = new DiffuserTrainer(TinyConfig(), Quick(dir, 2 * k)))
+        {
+            for (var i = 0; i < k; i++) first.TrainStep(data);
+            first.SaveCheckpoint();
+        }
+        using var resumed = new DiffuserTrainer(TinyConfig(), Quick(dir, 2 * k) with { Resume = true, Seed = 999 });
+        Assert.Equal(k, resumed.Step);
+        for (var i = 0; i < k; i++) resumed.TrainStep(data);
+
+        AssertSameWeights(straight.Model, resumed.Model);
+        AssertSameWeights(straight.EmaModel, resumed.EmaModel);
+    }
+
+    [Fact]
+    public async Task CancellationSavesACheckpointAndEndsCleanly()
+    {
+        var dir = TempDir();
+        using var trainer = new DiffuserTrainer(TinyConfig(), Quick(dir, 50) with { LogEvery = 1 });
+        using var cts = new CancellationTokenSource();
+        var seen = new List<TrainProgress>();
+        await foreach (var p in trainer.TrainAsync(new SyntheticSquaresDataset(16), cts.Token))
+        {
+            seen.Add(p);
+            if (seen.Count == 3) cts.Cancel();
+        }
+        Assert.Equal(3, seen.Count);
+        Assert.Equal(3, trainer.Step);
+        Assert.True(seen[^1].StepsPerSecond > 0);
+        Assert.True(File.Exists(DiffuserTrainer.TrainingStatePath(dir)));
+        using var ckpt = DiffuserCheckpoint.Load(DiffuserTrainer.CheckpointPath(dir));
+        Assert.Equal(3, ckpt.Step);
+        AssertSameWeights(trainer.EmaModel, ckpt.Model);
+        Assert.True(File.Exists(DiffuserCheckpoint.ManifestPath(DiffuserTrainer.CheckpointPath(dir))));
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(dir, "tensorboard"), "*tfevents*", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public void ResumeWithoutStateOrWithAnotherArchitectureFailsClearly()
+    {
+        var dir = TempDir();
+        Assert.Contains("nothing to resume", Assert.Throws<DiffuserCheckpointException>(() => new DiffuserTrainer(TinyConfig(), Quick(dir, 4) with { Resume = true })).Message);
+        using (var t = new DiffuserTrainer(TinyConfig(), Quick(dir, 4))) t.SaveCheckpoint();
+        var e = Assert.Throws<DiffuserCheckpointException>(() => new DiffuserTrainer(TinyConfig() with { TextDim = 16 }, Quick(dir, 4) with { Resume = true }));
+        Assert.Contains("TextDim: 32 vs 16", e.Message);
+    }
+
+    internal static void AssertSameWeights(nn.Module a, nn.Module b)
+    {
+        var pb = b.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var (name, p) in a.named_parameters())
+            Assert.True(p.eq(pb[name]).all().ToBoolean(), $"parameter {name} differs");
+    }
+}
