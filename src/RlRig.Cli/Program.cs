@@ -6,5 +6,7 @@ var root = new RootCommand("rlrig: the RL-RIG research environment (Generate-Ref
     RunCommand.Create(),
     DoctorCommand.Create(),
     WorldCommand.Create(),
+    TrainCommand.Create(),
+    EvalCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

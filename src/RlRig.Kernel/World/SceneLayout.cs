@@ -42,6 +42,8 @@ public static class SceneLayout
     /// <summary>Whether <paramref name="predicate"/> holds for A relative to B with A moved by up to one pixel on each axis.</summary>
     public static bool HoldsRobustly(Box a, Box b, string predicate)
     {
+        // Most random layouts fail outright; the unmoved check rejects them before the eight moved ones.
+        if (!SpatialRelationExtractor.Between(a, b).Contains(predicate)) return false;
         for (var dy = -1; dy <= 1; dy++)
             for (var dx = -1; dx <= 1; dx++)
                 if (!SpatialRelationExtractor.Between(new Box(a.X + dx, a.Y + dy, a.Width, a.Height), b).Contains(predicate))

@@ -1,0 +1,119 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using RlRig.Diffusion;
+using RlRig.World;
+
+namespace RlRig.Cli.Commands;
+
+/// <summary><c>rlrig train diffuser</c>: trains the shapes world's text-to-image model.</summary>
+public static class TrainCommand
+{
+    public static Command Create() => new("train", "Train a model.") { Diffuser() };
+
+    static Command Diffuser()
+    {
+        var defaults = new DiffuserTrainerOptions();
+        var steps = new Option<int>("--steps") { Description = "Optimizer steps.", DefaultValueFactory = _ => defaults.TotalSteps };
+        var batch = new Option<int>("--batch") { Description = "Images per step.", DefaultValueFactory = _ => defaults.BatchSize };
+        var seed = new Option<long>("--seed") { Description = "Seed of weights, data and noise.", DefaultValueFactory = _ => 0 };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Run folder (checkpoint, training state, TensorBoard events).", DefaultValueFactory = _ => new DirectoryInfo(defaults.OutputDir) };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out exactly where it stopped." };
+        var every = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints.", DefaultValueFactory = _ => defaults.CheckpointEvery };
+        var threads = new Option<int>("--threads") { Description = "Torch CPU threads (0 = libtorch's default).", DefaultValueFactory = _ => 0 };
+        var evalSet = new Option<FileInfo>("--eval-set") { Description = "Evaluation prompts excluded from training.", DefaultValueFactory = _ => new FileInfo(EvaluationSet.RelativePath) };
+        var command = new Command("diffuser", "Train the shapes world's Diffuser (DDPM objective, EMA, CFG dropout). Ctrl+C saves a checkpoint and stops; --resume continues.")
+        {
+            steps, batch, seed, output, resume, every, threads, evalSet,
+        };
+        command.SetAction((result, ct) => RunAsync(new DiffuserTrainerOptions
+        {
+            TotalSteps = result.GetValue(steps),
+            BatchSize = result.GetValue(batch),
+            Seed = result.GetValue(seed),
+            OutputDir = result.GetValue(output)!.FullName,
+            Resume = result.GetValue(resume),
+            CheckpointEvery = result.GetValue(every),
+            NumThreads = result.GetValue(threads),
+        }, result.GetValue(evalSet)!, ct));
+        return command;
+    }
+
+    /// <summary>The architecture of the shapes world's Diffuser.</summary>
+    public static DiffuserConfig ShapesWorldConfig(WorldOptions world) => new() { ImageSize = world.CanvasSize, Vocabulary = WorldVocabulary.Words };
+
+    static async Task<int> RunAsync(DiffuserTrainerOptions options, FileInfo evalSet, CancellationToken ct)
+    {
+        var world = new WorldOptions();
+        DiffuserTrainer trainer;
+        ShapesWorldDataset data;
+        try
+        {
+            RlRig.Torch.TorchRuntime.EnsureLoaded();
+            if (!evalSet.Exists) throw new FileNotFoundException($"{evalSet.FullName}: the evaluation set is missing; training must know what to exclude (rlrig world eval-set writes it)");
+            data = new ShapesWorldDataset(world, EvaluationSet.Read(evalSet.FullName));
+            trainer = new DiffuserTrainer(ShapesWorldConfig(world), options);
+        }
+        catch (Exception e) when (e is ArgumentException or IOException or DiffuserCheckpointException or RlRig.Torch.TorchRuntimeException or RlRig.LaionSg.LaionSgFormatException)
+        {
+            Console.Error.WriteLine($"rlrig train diffuser: {e.Message}");
+            return 2;
+        }
+        using (trainer)
+        {
+            var clock = Stopwatch.StartNew();
+            Console.Error.WriteLine($"Training {options.TotalSteps} steps (batch {options.BatchSize}) from step {trainer.Step} into {options.OutputDir}");
+            TrainProgress? last = null;
+            await foreach (var p in trainer.TrainAsync(data, ct))
+            {
+                last = p;
+                if (p.Step % 10 == 0 || p.CheckpointPath is not null || p.Step == p.TotalSteps)
+                    Console.Error.Write(string.Create(CultureInfo.InvariantCulture,
+                        $"\r{Bar(p.Step, p.TotalSteps)} {p.Step}/{p.TotalSteps} loss {p.Loss:F4} lr {p.LearningRate:E2} {p.StepsPerSecond:F2} it/s ETA {p.Eta:hh\\:mm\\:ss}   "));
+                if (p.CheckpointPath is not null) Console.Error.Write($"\n  checkpoint: {p.CheckpointPath}\n");
+            }
+            Console.Error.WriteLine();
+            var stopped = trainer.Step < options.TotalSteps;
+            if (!stopped) RecordProvenance(DiffuserTrainer.CheckpointPath(options.OutputDir), clock.Elapsed, options);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{(stopped ? "Stopped" : "Finished")} at step {trainer.Step} after {clock.Elapsed:hh\\:mm\\:ss}; last loss {last?.Loss:F4}; checkpoint {DiffuserTrainer.CheckpointPath(options.OutputDir)}{(stopped ? " (continue with --resume)" : "")}"));
+            return 0;
+        }
+    }
+
+    // The manifest must say how to reproduce the checkpoint: the command line, the code's commit, and what it cost.
+    static void RecordProvenance(string checkpoint, TimeSpan elapsed, DiffuserTrainerOptions options) =>
+        Manifest.Update(checkpoint, "produced_by", new System.Text.Json.Nodes.JsonObject
+        {
+            ["command"] = "rlrig " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
+            ["commit"] = GitCommit(),
+            ["wall_seconds"] = Math.Round(elapsed.TotalSeconds),
+            ["resumed"] = options.Resume,
+            ["cpu_cores"] = Environment.ProcessorCount,
+            ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
+        });
+
+    static string GitCommit()
+    {
+        try
+        {
+            using var git = Process.Start(new ProcessStartInfo("git", "rev-parse HEAD") { RedirectStandardOutput = true, RedirectStandardError = true })!;
+            var head = git.StandardOutput.ReadToEnd().Trim();
+            git.WaitForExit();
+            var dirty = Process.Start(new ProcessStartInfo("git", "status --porcelain --untracked-files=no") { RedirectStandardOutput = true })!;
+            var changes = dirty.StandardOutput.ReadToEnd().Trim();
+            dirty.WaitForExit();
+            return git.ExitCode == 0 ? head + (changes.Length > 0 ? " (with uncommitted changes)" : "") : "unknown";
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return "unknown (git not found)";
+        }
+    }
+
+    static string Bar(int step, int total)
+    {
+        var filled = (int)Math.Round(20.0 * step / Math.Max(1, total));
+        return "[" + new string('#', filled) + new string('.', 20 - filled) + "]";
+    }
+}
