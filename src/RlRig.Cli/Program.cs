@@ -8,5 +8,6 @@ var root = new RootCommand("rlrig: the RL-RIG research environment (Generate-Ref
     WorldCommand.Create(),
     TrainCommand.Create(),
     EvalCommand.Create(),
+    BenchCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();
