@@ -1,8 +1,8 @@
 using Microsoft.DotNet.Interactive;
 using Microsoft.DotNet.Interactive.Formatting;
+using RlRig.LaionSg;
 using RlRig.Notebook.Charts;
 using RlRig.Notebook.Formatting;
-using RlRig.LaionSg;
 using RlRig.SceneGraphs;
 using RlRig.Torch;
 using SixLabors.ImageSharp;
@@ -49,7 +49,7 @@ public sealed class RlRigExtension : IKernelExtension
         Formatter.Register<LaionSgRecord>((record, writer) => writer.Write(SceneGraphFormatter.ToHtml(record)), HtmlFormatter.MimeType);
         Formatter.Register<LaionSgRecord>((record, writer) => writer.Write(SceneGraphFormatter.ToPlainText(record)), PlainTextFormatter.MimeType);
         Formatter.SetPreferredMimeTypesFor(typeof(LaionSgRecord), HtmlFormatter.MimeType, PlainTextFormatter.MimeType);
-        // Labels need the HTML overlay; the PNG (outlines only) is for front ends that show no HTML, such as some viewers.
+        // Labels need the HTML overlay; the PNG (outlines only) is for front ends that drop or sanitise HTML.
         Formatter.Register<AnnotatedImage>((value, writer) => writer.Write(AnnotatedImageFormatter.ToHtml(value)), HtmlFormatter.MimeType);
         Formatter.Register<AnnotatedImage>((value, writer) => writer.Write(AnnotatedImageFormatter.ToBase64Png(value)), "image/png");
         Formatter.Register<AnnotatedImage>((value, writer) => writer.Write(AnnotatedImageFormatter.ToPlainText(value)), PlainTextFormatter.MimeType);
