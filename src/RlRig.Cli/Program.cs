@@ -1,13 +1,20 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
 using RlRig.Cli.Commands;
 
 var root = new RootCommand("rlrig: the RL-RIG research environment (Generate-Reflect-Edit, Reflection-GRPO) for spatial reasoning in image generation.")
 {
     RunCommand.Create(),
+    EvalSgCommand.Create(),
+    LaionSgCommand.Create(),
+    BenchCommand.Create(),
     DoctorCommand.Create(),
     WorldCommand.Create(),
     TrainCommand.Create(),
     EvalCommand.Create(),
-    BenchCommand.Create(),
 };
-return await root.Parse(args).InvokeAsync();
+var parsed = root.Parse(args);
+int exitCode = await parsed.InvokeAsync();
+// System.CommandLine prints the errors and help for a bad command line and returns 1, which RlRig keeps for invalid
+// data; scripts must be able to tell the two apart (ExitCodes).
+return parsed.Action is ParseErrorAction ? ExitCodes.UsageOrIo : exitCode;

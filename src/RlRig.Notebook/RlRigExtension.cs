@@ -1,7 +1,9 @@
 using Microsoft.DotNet.Interactive;
 using Microsoft.DotNet.Interactive.Formatting;
+using RlRig.LaionSg;
 using RlRig.Notebook.Charts;
 using RlRig.Notebook.Formatting;
+using RlRig.SceneGraphs;
 using RlRig.Torch;
 using SixLabors.ImageSharp;
 
@@ -40,6 +42,18 @@ public sealed class RlRigExtension : IKernelExtension
         Formatter.Register<PlotlyFigure>((figure, writer) => writer.Write(figure.ToHtml()), HtmlFormatter.MimeType);
         Formatter.Register<PlotlyFigure>((figure, writer) => writer.Write(figure.ToString()), PlainTextFormatter.MimeType);
         Formatter.SetPreferredMimeTypesFor(typeof(PlotlyFigure), HtmlFormatter.MimeType, PlainTextFormatter.MimeType);
+        // Scene graphs read best drawn and as a table; the plain-text fallback is the prompt a model would be given.
+        Formatter.Register<SceneGraph>((graph, writer) => writer.Write(SceneGraphFormatter.ToHtml(graph)), HtmlFormatter.MimeType);
+        Formatter.Register<SceneGraph>((graph, writer) => writer.Write(SceneGraphFormatter.ToPlainText(graph)), PlainTextFormatter.MimeType);
+        Formatter.SetPreferredMimeTypesFor(typeof(SceneGraph), HtmlFormatter.MimeType, PlainTextFormatter.MimeType);
+        Formatter.Register<LaionSgRecord>((record, writer) => writer.Write(SceneGraphFormatter.ToHtml(record)), HtmlFormatter.MimeType);
+        Formatter.Register<LaionSgRecord>((record, writer) => writer.Write(SceneGraphFormatter.ToPlainText(record)), PlainTextFormatter.MimeType);
+        Formatter.SetPreferredMimeTypesFor(typeof(LaionSgRecord), HtmlFormatter.MimeType, PlainTextFormatter.MimeType);
+        // Labels need the HTML overlay; the PNG (outlines only) is for front ends that drop or sanitise HTML.
+        Formatter.Register<AnnotatedImage>((value, writer) => writer.Write(AnnotatedImageFormatter.ToHtml(value)), HtmlFormatter.MimeType);
+        Formatter.Register<AnnotatedImage>((value, writer) => writer.Write(AnnotatedImageFormatter.ToBase64Png(value)), "image/png");
+        Formatter.Register<AnnotatedImage>((value, writer) => writer.Write(AnnotatedImageFormatter.ToPlainText(value)), PlainTextFormatter.MimeType);
+        Formatter.SetPreferredMimeTypesFor(typeof(AnnotatedImage), HtmlFormatter.MimeType, "image/png", PlainTextFormatter.MimeType);
         Formatter.Register<ExtensionStatus>((status, writer) => writer.Write(status.ToString()), PlainTextFormatter.MimeType);
         Formatter.SetPreferredMimeTypesFor(typeof(ExtensionStatus), PlainTextFormatter.MimeType);
     }

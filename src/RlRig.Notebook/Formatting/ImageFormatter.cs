@@ -14,12 +14,17 @@ public static class ImageFormatter
     public static byte[] DisplayPng(Image image)
     {
         using var rgb = image.CloneAs<Rgb24>();
-        var factor = Math.Max(1, MinimumDisplaySize / Math.Max(rgb.Width, rgb.Height));
-        using var shown = TensorImages.Enlarge(rgb, factor);
+        using var shown = TensorImages.Enlarge(rgb, DisplayFactor(rgb.Width, rgb.Height));
         using var stream = new MemoryStream();
         shown.SaveAsPng(stream);
         return stream.ToArray();
     }
+
+    /// <summary>
+    /// The integer factor <see cref="DisplayPng"/> enlarges an image of this size by (1 when it is large enough); anything
+    /// drawn over the shown image (boxes) must be scaled by the same factor.
+    /// </summary>
+    public static int DisplayFactor(int width, int height) => Math.Max(1, MinimumDisplaySize / Math.Max(1, Math.Max(width, height)));
 
     /// <summary>The value of an <c>image/png</c> output for <paramref name="image"/>.</summary>
     public static string ToBase64Png(Image image) => Convert.ToBase64String(DisplayPng(image));

@@ -12,7 +12,8 @@ public sealed record LabelledBox(Box Box, string Label);
 /// </summary>
 public static class BoxOverlay
 {
-    private static readonly string[] Palette = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#9a6324"];
+    /// <summary>The colours of boxes 0, 1, 2, ... (repeating), shared with <see cref="BoxPixels"/> so a box keeps its colour in every output.</summary>
+    public static IReadOnlyList<string> Palette { get; } = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#9a6324"];
     private static readonly byte[] PngSignature = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
 
     /// <summary>The HTML fragment.</summary>
@@ -42,7 +43,7 @@ public static class BoxOverlay
         foreach (LabelledBox box in boxes)
         {
             ArgumentNullException.ThrowIfNull(box, nameof(boxes));
-            AppendBox(sb, box, Palette[index++ % Palette.Length], height);
+            AppendBox(sb, box, Palette[index++ % Palette.Count], height);
         }
         sb.Append("</svg></div>");
         if (caption is not null) sb.Append("<figcaption>").Append(Markup.Escape(caption)).Append("</figcaption>");

@@ -1,0 +1,27 @@
+namespace RlRig.Cli.Commands;
+
+/// <summary>Checks and messages for the files commands read and write, so that every command words them the same way.</summary>
+static class CommandFiles
+{
+    /// <summary>
+    /// Null when <paramref name="path"/> names a readable-looking file, else why not ("truth file x.json: no such file").
+    /// Checked up front because the LAION-SG reader opens files lazily, deep inside an enumeration.
+    /// </summary>
+    public static string? ProblemWithInput(string path, string role)
+    {
+        if (Directory.Exists(path)) return $"{role} {path}: is a folder, not a file";
+        if (!File.Exists(path)) return $"{role} {path}: no such file";
+        return null;
+    }
+
+    /// <summary>The message for an I/O failure on <paramref name="path"/>: the OS's reason without a stack trace.</summary>
+    public static string IoProblem(string role, string path, Exception e) => e switch
+    {
+        UnauthorizedAccessException => $"{role} {path}: permission denied",
+        FileNotFoundException or DirectoryNotFoundException => $"{role} {path}: no such file",
+        _ => $"{role} {path}: {e.Message}",
+    };
+
+    /// <summary>True for the exceptions that mean "the file system said no", as opposed to a bug.</summary>
+    public static bool IsIo(Exception e) => e is IOException or UnauthorizedAccessException;
+}

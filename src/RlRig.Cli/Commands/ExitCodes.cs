@@ -1,0 +1,17 @@
+namespace RlRig.Cli.Commands;
+
+/// <summary>
+/// Exit codes shared by every command, so that scripts can tell bad data from a bad command line (README, "The rlrig
+/// command").
+/// </summary>
+public static class ExitCodes
+{
+    /// <summary>The command did what was asked.</summary>
+    public const int Ok = 0;
+
+    /// <summary>The input was read but is not valid (invalid LAION-SG records, a failing notebook cell).</summary>
+    public const int InvalidData = 1;
+
+    /// <summary>The command line is wrong, or a file could not be opened, read or written.</summary>
+    public const int UsageOrIo = 2;
+}
