@@ -1,3 +1,4 @@
+using RlRig.IO;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
@@ -30,24 +31,9 @@ public static class LaionSgWriter
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(records);
-        string full = Path.GetFullPath(path);
-        string folder = Path.GetDirectoryName(full) ?? throw new ArgumentException($"\"{path}\" has no folder.", nameof(path));
-        string temp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            int count;
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024))
-            {
-                count = Write(stream, records, options);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
-            return count;
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
+        var count = 0;
+        AtomicFile.Write(path, stream => count = Write(stream, records, options));
+        return count;
     }
 
     /// <summary>Writes the records to a stream, which is left open.</summary>

@@ -134,4 +134,26 @@ public sealed class NotebookRunnerTests : IDisposable
         var result = await NotebookRunner.RunAsync(Notebook(Markdown("# T"), Code("Console.WriteLine(\"out\");\nConsole.Error.WriteLine(\"err\");\ndisplay(1);\n2"), Code("throw new Exception(\"boom\");")));
         NbformatSchema.AssertValid(NotebookWriter.ToJson(result.Notebook));
     }
+
+    [Fact]
+    public async Task Interrupting_a_training_cell_stops_it_cleanly_with_a_checkpoint()
+    {
+        var run = temp.File("run");
+        var notebookDll = typeof(RlRig.Notebook.Training.LiveTraining).Assembly.Location;
+        var code = $$"""
+            #r "{{notebookDll}}"
+            using RlRig.Diffusion;
+            var config = new DiffuserConfig { Channels = [8, 16], CrossAttentionResolutions = [8], SelfAttentionResolutions = [], NormGroups = 4, TimeEmbeddingDim = 16, TextDim = 16, TextHeads = 2, AttentionHeads = 2, ImageSize = 16, Vocabulary = SyntheticSquaresDataset.Vocabulary };
+            var trainer = new DiffuserTrainer(config, new DiffuserTrainerOptions { TotalSteps = 1_000_000, BatchSize = 2, OutputDir = @"{{run}}", CheckpointEvery = 0 });
+            await RlRig.Notebook.Training.LiveTraining.TrainAsync(trainer, new SyntheticSquaresDataset(16), updateEvery: 50);
+            """;
+        var result = await NotebookRunner.RunAsync(Notebook(Code(code)), new NotebookRunOptions { CellTimeout = TimeSpan.FromSeconds(15) });
+
+        Assert.True(Assert.IsType<CellFailure>(result.Failure).TimedOut, result.Failure!.ToString());
+        // The runner interrupts the cell as a notebook's stop button does; the trainer saves and returns on its own.
+        var checkpoint = Path.Combine(run, "diffuser.ckpt");
+        for (var i = 0; i < 120 && !File.Exists(checkpoint); i++) await Task.Delay(500);
+        Assert.True(File.Exists(checkpoint), "no checkpoint after the interrupt");
+        Assert.True(File.Exists(Path.Combine(run, "training-state.bin")));
+    }
 }

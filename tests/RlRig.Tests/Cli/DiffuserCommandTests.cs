@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using RlRig.Tests.Support;
+
+namespace RlRig.Tests.Cli;
+
+/// <summary><c>rlrig train diffuser</c> and <c>rlrig eval diffuser</c> as users run them.</summary>
+public sealed class DiffuserCommandTests : IDisposable
+{
+    static readonly TimeSpan Limit = TimeSpan.FromMinutes(5);
+    readonly TempDir temp = new();
+
+    public void Dispose() => temp.Dispose();
+
+    [Fact]
+    public async Task Ctrl_c_saves_a_checkpoint_and_resume_continues_from_it()
+    {
+        var run = temp.File("run");
+        var info = new ProcessStartInfo("dotnet") { WorkingDirectory = Repo.Root, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "rlrig.dll"), "train", "diffuser", "--steps", "5000", "--batch", "2", "--out", run, "--checkpoint-every", "0" })
+            info.ArgumentList.Add(a);
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = new System.Text.StringBuilder();
+        process.ErrorDataReceived += (_, e) => { lock (stderr) stderr.Append(e.Data).Append('\n'); };
+        process.BeginErrorReadLine();
+        // The progress line rewrites itself with \r; a line break comes with the first checkpoint or the end, so poll.
+        var deadline = DateTime.UtcNow + Limit;
+        while (DateTime.UtcNow < deadline && !process.HasExited)
+        {
+            lock (stderr) if (stderr.ToString().Contains("/5000")) break;
+            await Task.Delay(200);
+        }
+        await Task.Delay(2000);
+        Assert.False(process.HasExited, stderr.ToString());
+        using (var kill = Process.Start("kill", ["-INT", process.Id.ToString()])) kill.WaitForExit();
+        Assert.True(process.WaitForExit(Limit), "training did not stop after Ctrl+C");
+        process.WaitForExit();
+
+        Assert.Equal(0, process.ExitCode);
+        var printed = await stdout;
+        Assert.Contains("Stopped at step", printed);
+        Assert.Contains("continue with --resume", printed);
+        Assert.True(File.Exists(Path.Combine(run, "diffuser.ckpt")));
+        Assert.True(File.Exists(Path.Combine(run, "training-state.bin")));
+        var stoppedAt = int.Parse(System.Text.RegularExpressions.Regex.Match(printed, @"Stopped at step (\d+)").Groups[1].Value);
+
+        var resumed = Processes.Rlrig(Repo.Root, Limit, "train", "diffuser", "--steps", (stoppedAt + 2).ToString(), "--batch", "2", "--out", run, "--resume");
+        Assert.True(resumed.ExitCode == 0, resumed.ToString());
+        Assert.Contains($"from step {stoppedAt} ", resumed.StdErr);
+        Assert.Contains($"Finished at step {stoppedAt + 2}", resumed.StdOut);
+    }
+
+    [Fact]
+    public void Resume_without_a_run_is_a_clear_error()
+    {
+        var result = Processes.Rlrig(Repo.Root, Limit, "train", "diffuser", "--steps", "2", "--out", temp.File("empty"), "--resume");
+        Assert.Equal(2, result.ExitCode);
+        Assert.StartsWith("rlrig train diffuser: ", result.StdErr.Trim());
+        Assert.DoesNotContain("   at ", result.StdErr);
+    }
+
+    [Fact]
+    public void Eval_reports_quality_of_the_committed_checkpoint_on_a_few_prompts()
+    {
+        var report = temp.File("report.json");
+        var result = Processes.Rlrig(Repo.Root, Limit, "eval", "diffuser", "--prompts", "3", "--seeds", "0", "--out", report);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("Relation accuracy of random placement (chance)", result.StdOut);
+        var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(report)).RootElement;
+        Assert.Equal(3, json.GetProperty("Images").GetArrayLength());
+    }
+
+    [Fact]
+    public void Eval_of_a_damaged_checkpoint_names_the_file()
+    {
+        var broken = temp.File("broken.ckpt");
+        var original = File.ReadAllBytes(Repo.PathOf("data", "shapes-world", "diffuser", "diffuser.ckpt"));
+        File.WriteAllBytes(broken, original[..(original.Length / 3)]);
+        var result = Processes.Rlrig(Repo.Root, Limit, "eval", "diffuser", "--checkpoint", broken, "--prompts", "3", "--seeds", "0");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(broken, result.StdErr);
+        Assert.DoesNotContain("   at ", result.StdErr);
+    }
+}
