@@ -59,12 +59,12 @@ public static class EvalCommand
 
     static void Print(DiffuserQualityReport report)
     {
-        Console.WriteLine($"{"relations",-10} {"images",6} {"objects",8} {"sizes",7} {"relations",9} {"perfect",8} {"extra/img",9} {"SG-IoU",7} {"Ent-IoU",7} {"Rel-IoU",7}");
+        Console.WriteLine($"{"relations",-10} {"images",6} {"objects",8} {"sizes",7} {"relations",9} {"placement",9} {"perfect",8} {"extra/img",9} {"SG-IoU",7} {"Ent-IoU",7} {"Rel-IoU",7}");
         void Row(string name, QualityFigures f) => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{name,-10} {f.Images,6} {f.ObjectAccuracy,8:P1} {f.SizeAccuracy,7:P1} {f.RelationAccuracy,9:P1} {f.PerfectImages,8:P1} {f.ExtraObjectsPerImage,9:F2} {f.SgIou,7:F3} {f.EntityIou,7:F3} {f.RelationIou,7:F3}"));
+            $"{name,-10} {f.Images,6} {f.ObjectAccuracy,8:P1} {f.SizeAccuracy,7:P1} {f.RelationAccuracy,9:P1} {f.PlacementAccuracy,9:P1} {f.PerfectImages,8:P1} {f.ExtraObjectsPerImage,9:F2} {f.SgIou,7:F3} {f.EntityIou,7:F3} {f.RelationIou,7:F3}"));
         foreach (var (count, figures) in report.ByRelationCount) Row(count.ToString(CultureInfo.InvariantCulture), figures);
         Row("all", report.Overall);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Relation accuracy of random placement (chance): {report.ChanceRelationAccuracy:P1}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Relation accuracy of random placement (chance; compare with 'placement', the relations whose objects were drawn): {report.ChanceRelationAccuracy:P1}"));
     }
 }
 

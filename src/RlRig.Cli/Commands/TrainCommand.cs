@@ -62,6 +62,8 @@ public static class TrainCommand
         using (trainer)
         {
             var clock = Stopwatch.StartNew();
+            // The code that trains is the code at the start: later commits in the same checkout must not be credited.
+            var commit = GitCommit();
             Console.Error.WriteLine($"Training {options.TotalSteps} steps (batch {options.BatchSize}) from step {trainer.Step} into {options.OutputDir}");
             TrainProgress? last = null;
             await foreach (var p in trainer.TrainAsync(data, ct))
@@ -74,7 +76,7 @@ public static class TrainCommand
             }
             Console.Error.WriteLine();
             var stopped = trainer.Step < options.TotalSteps;
-            if (!stopped) RecordProvenance(DiffuserTrainer.CheckpointPath(options.OutputDir), clock.Elapsed, options);
+            if (!stopped) RecordProvenance(DiffuserTrainer.CheckpointPath(options.OutputDir), clock.Elapsed, options, commit);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{(stopped ? "Stopped" : "Finished")} at step {trainer.Step} after {clock.Elapsed:hh\\:mm\\:ss}; last loss {last?.Loss:F4}; checkpoint {DiffuserTrainer.CheckpointPath(options.OutputDir)}{(stopped ? " (continue with --resume)" : "")}"));
             return 0;
@@ -82,11 +84,11 @@ public static class TrainCommand
     }
 
     // The manifest must say how to reproduce the checkpoint: the command line, the code's commit, and what it cost.
-    static void RecordProvenance(string checkpoint, TimeSpan elapsed, DiffuserTrainerOptions options) =>
+    static void RecordProvenance(string checkpoint, TimeSpan elapsed, DiffuserTrainerOptions options, string commit) =>
         Manifest.Update(checkpoint, "produced_by", new System.Text.Json.Nodes.JsonObject
         {
             ["command"] = "rlrig " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
-            ["commit"] = GitCommit(),
+            ["commit"] = commit,
             ["wall_seconds"] = Math.Round(elapsed.TotalSeconds),
             ["resumed"] = options.Resume,
             ["cpu_cores"] = Environment.ProcessorCount,

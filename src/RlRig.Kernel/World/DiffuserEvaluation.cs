@@ -7,8 +7,11 @@ using static TorchSharp.torch;
 namespace RlRig.World;
 
 /// <summary>Quality figures of a group of generated images (all, or those of prompts with a given number of relations).</summary>
-public sealed record QualityFigures(int Images, double ObjectAccuracy, double SizeAccuracy, double RelationAccuracy, double PerfectImages,
-    double ExtraObjectsPerImage, double SgIou, double EntityIou, double RelationIou);
+/// <param name="RelationAccuracy">Stated relations that hold, over all stated relations (a missing object fails its relations).</param>
+/// <param name="PlacementAccuracy">Stated relations that hold, over those whose two objects were drawn: the figure to compare
+/// with the chance level of random placement, which assumes the objects are there.</param>
+public sealed record QualityFigures(int Images, double ObjectAccuracy, double SizeAccuracy, double RelationAccuracy, double PlacementAccuracy,
+    double PerfectImages, double ExtraObjectsPerImage, double SgIou, double EntityIou, double RelationIou);
 
 /// <summary>One generated image's verdict.</summary>
 public sealed record ImageVerdict(string ImgId, int Seed, string Prompt, string Judged, PromptScore Score, SceneGraphScores Iou);
@@ -76,7 +79,7 @@ public static class DiffuserEvaluation
         double Ratio(Func<PromptScore, int> part, Func<PromptScore, int> whole) => v.Sum(x => part(x.Score)) / (double)Math.Max(1, v.Sum(x => whole(x.Score)));
         return new QualityFigures(v.Count,
             Ratio(s => s.ObjectsCorrect, s => s.Objects), Ratio(s => s.SizesCorrect, s => s.Objects), Ratio(s => s.RelationsCorrect, s => s.Relations),
-            v.Count(x => x.Score.IsPerfect) / (double)v.Count, v.Average(x => x.Score.ExtraObjects),
+            Ratio(s => s.RelationsCorrect, s => s.RelationsWithObjects), v.Count(x => x.Score.IsPerfect) / (double)v.Count, v.Average(x => x.Score.ExtraObjects),
             v.Average(x => x.Iou.SgIou), v.Average(x => x.Iou.EntityIou), v.Average(x => x.Iou.RelationIou));
     }
 }

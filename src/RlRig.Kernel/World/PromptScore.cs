@@ -10,7 +10,8 @@ namespace RlRig.World;
 /// <param name="Relations">Relations the prompt states.</param>
 /// <param name="RelationsCorrect">Relations that hold between the found objects' boxes.</param>
 /// <param name="ExtraObjects">Objects in the image that the prompt does not name.</param>
-public sealed record PromptScore(int Objects, int ObjectsCorrect, int SizesCorrect, int Relations, int RelationsCorrect, int ExtraObjects)
+/// <param name="RelationsWithObjects">Relations whose two objects were both found: the ones placement could get right.</param>
+public sealed record PromptScore(int Objects, int ObjectsCorrect, int SizesCorrect, int Relations, int RelationsCorrect, int ExtraObjects, int RelationsWithObjects)
 {
     public double ObjectAccuracy => Objects == 0 ? 1 : ObjectsCorrect / (double)Objects;
 
@@ -37,8 +38,8 @@ public sealed record PromptScore(int Objects, int ObjectsCorrect, int SizesCorre
                 available.Remove(found);
             }
         var sizes = match.Count(m => m.Value.Attributes.SequenceEqual(prompt.Item(m.Key).Attributes));
-        var relations = prompt.Relations.Count(r => match.TryGetValue(r.SubjectId, out var a) && match.TryGetValue(r.ObjectId, out var b)
-            && SpatialRelationExtractor.Between(a.Box!, b.Box!).Contains(r.Predicate));
-        return new PromptScore(prompt.Items.Count, match.Count, sizes, prompt.Relations.Count, relations, available.Count);
+        var placeable = prompt.Relations.Where(r => match.ContainsKey(r.SubjectId) && match.ContainsKey(r.ObjectId)).ToList();
+        var relations = placeable.Count(r => SpatialRelationExtractor.Between(match[r.SubjectId].Box!, match[r.ObjectId].Box!).Contains(r.Predicate));
+        return new PromptScore(prompt.Items.Count, match.Count, sizes, prompt.Relations.Count, relations, available.Count, placeable.Count);
     }
 }

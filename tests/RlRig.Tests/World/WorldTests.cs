@@ -155,8 +155,20 @@ public sealed class WorldTests
         var score = PromptScore.Score(prompt, judged);
         // 3 objects named, all found by shape and colour; the square's size is wrong: 2 of 3 sizes right.
         // Relations: circle (centre x 27.5) is not left of the square (5.5): 0; square (y 5.5) above triangle (25.5): 1.
-        Assert.Equal(new PromptScore(Objects: 3, ObjectsCorrect: 3, SizesCorrect: 2, Relations: 2, RelationsCorrect: 1, ExtraObjects: 1), score);
+        // Both relations had both objects drawn.
+        Assert.Equal(new PromptScore(Objects: 3, ObjectsCorrect: 3, SizesCorrect: 2, Relations: 2, RelationsCorrect: 1, ExtraObjects: 1, RelationsWithObjects: 2), score);
         Assert.False(score.IsPerfect);
+    }
+
+    [Fact]
+    public void Relations_of_missing_objects_fail_but_do_not_count_as_misplaced()
+    {
+        var prompt = Prompt("small red circle left of large blue square; large blue square above small green triangle");
+        var judged = new SceneGraph([new WorldObject(Shape.Circle, WorldVocabulary.Colour("red"), false).ToItem(0, new Box(2, 2, 7, 7)),
+            new WorldObject(Shape.Square, WorldVocabulary.Colour("blue"), true).ToItem(1, new Box(18, 2, 11, 11))], []);
+        var score = PromptScore.Score(prompt, judged);
+        // The triangle is missing: its relation fails (1 of 2 hold) but only the first could be placed (1 of 1).
+        Assert.Equal((1, 2, 1), (score.RelationsCorrect, score.Relations, score.RelationsWithObjects));
     }
 
     [Fact]
