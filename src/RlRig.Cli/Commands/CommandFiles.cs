@@ -25,3 +25,28 @@ static class CommandFiles
     /// <summary>True for the exceptions that mean "the file system said no", as opposed to a bug.</summary>
     public static bool IsIo(Exception e) => e is IOException or UnauthorizedAccessException;
 }
+
+/// <summary>
+/// The errors a command reports as one line and exit code 2 (<see cref="ExitCodes.UsageOrIo"/>): bad arguments, files the
+/// OS refuses, damaged checkpoints or data files, a TorchSharp that cannot load. Anything else is a bug and keeps its trace.
+/// </summary>
+static class CommandErrors
+{
+    public static bool IsUserFacing(Exception e) => CommandFiles.IsIo(e) || e is ArgumentException
+        or RlRig.Diffusion.DiffuserCheckpointException or RlRig.Torch.TorchRuntimeException or RlRig.LaionSg.LaionSgFormatException;
+
+    /// <summary>Prints "<paramref name="command"/>: message" to standard error and returns the exit code.</summary>
+    public static int Report(string command, Exception e)
+    {
+        Console.Error.WriteLine($"{command}: {Message(e)}");
+        return ExitCodes.UsageOrIo;
+    }
+
+    // .NET appends "(Parameter 'count')" and "Actual value was 7." on lines of their own; users need the sentence and the value.
+    static string Message(Exception e)
+    {
+        if (e is not ArgumentException argument || argument.ParamName is null) return e.Message;
+        var text = e.Message.Split(" (Parameter '")[0];
+        return e is ArgumentOutOfRangeException { ActualValue: { } value } ? $"{text} (got {value})" : text;
+    }
+}

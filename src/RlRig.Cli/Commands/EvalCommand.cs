@@ -48,10 +48,9 @@ public static class EvalCommand
                     Manifest.Update(model.Path, "evaluation", JsonSerializer.SerializeToNode(report with { Images = [] })!.AsObject());
                 return 0;
             }
-            catch (Exception e) when (e is ArgumentException or IOException or DiffuserCheckpointException or RlRig.Torch.TorchRuntimeException or RlRig.LaionSg.LaionSgFormatException)
+            catch (Exception e) when (CommandErrors.IsUserFacing(e))
             {
-                Console.Error.WriteLine($"rlrig eval diffuser: {e.Message}");
-                return 2;
+                return CommandErrors.Report("rlrig eval diffuser", e);
             }
         });
         return command;

@@ -54,10 +54,9 @@ public static class TrainCommand
             data = new ShapesWorldDataset(world, EvaluationSet.Read(evalSet.FullName));
             trainer = new DiffuserTrainer(ShapesWorldConfig(world), options);
         }
-        catch (Exception e) when (e is ArgumentException or IOException or DiffuserCheckpointException or RlRig.Torch.TorchRuntimeException or RlRig.LaionSg.LaionSgFormatException)
+        catch (Exception e) when (CommandErrors.IsUserFacing(e))
         {
-            Console.Error.WriteLine($"rlrig train diffuser: {e.Message}");
-            return 2;
+            return CommandErrors.Report("rlrig train diffuser", e);
         }
         using (trainer)
         {

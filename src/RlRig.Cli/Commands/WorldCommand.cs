@@ -70,18 +70,16 @@ public static class WorldCommand
         return command;
     }
 
-    // Bad arguments and unwritable folders are the user's to fix: say so in one line, no stack trace.
     static int Guard(Action action)
     {
         try
         {
             action();
-            return 0;
+            return ExitCodes.Ok;
         }
-        catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or InvalidOperationException)
+        catch (Exception e) when (CommandErrors.IsUserFacing(e))
         {
-            Console.Error.WriteLine($"rlrig world: {e.Message}");
-            return 2;
+            return CommandErrors.Report("rlrig world", e);
         }
     }
 }
