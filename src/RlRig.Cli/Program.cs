@@ -14,7 +14,9 @@ var root = new RootCommand("rlrig: the RL-RIG research environment (Generate-Ref
     EvalCommand.Create(),
 };
 var parsed = root.Parse(args);
-int exitCode = await parsed.InvokeAsync();
+// Ctrl+C cancels the command's token; the default 2 s grace would kill a training step before its checkpoint is
+// written, so commands get time to finish the step, save and return.
+int exitCode = await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromMinutes(2) });
 // System.CommandLine prints the errors and help for a bad command line and returns 1, which RlRig keeps for invalid
 // data; scripts must be able to tell the two apart (ExitCodes).
 return parsed.Action is ParseErrorAction ? ExitCodes.UsageOrIo : exitCode;
