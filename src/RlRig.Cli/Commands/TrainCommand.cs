@@ -101,7 +101,7 @@ public static class TrainCommand
             using var git = Process.Start(new ProcessStartInfo("git", "rev-parse HEAD") { RedirectStandardOutput = true, RedirectStandardError = true })!;
             var head = git.StandardOutput.ReadToEnd().Trim();
             git.WaitForExit();
-            var dirty = Process.Start(new ProcessStartInfo("git", "status --porcelain --untracked-files=no") { RedirectStandardOutput = true })!;
+            using var dirty = Process.Start(new ProcessStartInfo("git", "status --porcelain --untracked-files=no") { RedirectStandardOutput = true })!;
             var changes = dirty.StandardOutput.ReadToEnd().Trim();
             dirty.WaitForExit();
             return git.ExitCode == 0 ? head + (changes.Length > 0 ? " (with uncommitted changes)" : "") : "unknown";

@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text;
 using Markdig;
 using RlRig.IO;
@@ -100,5 +99,5 @@ public static class NotebookHtml
         return reader.ReadToEnd().Replace("</script", "<\\/script", StringComparison.OrdinalIgnoreCase);
     }
 
-    static string Encode(string text) => WebUtility.HtmlEncode(text);
+    static string Encode(string text) => RlRig.Notebook.Rendering.Markup.Escape(text);
 }

@@ -17,7 +17,10 @@ public sealed record NotebookCell(string Id, CellKind Kind, string Source, IRead
     public int? ExecutionCount { get; init; }
 
     /// <summary>The first non-empty line of the source, for messages that must say which cell.</summary>
-    public string FirstLine => Source.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.Length > 0) ?? "(empty)";
+    public string FirstLine => FirstLineOf(Source);
+
+    /// <summary>The first non-empty line of <paramref name="source"/>, trimmed, or "(empty)".</summary>
+    public static string FirstLineOf(string source) => source.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.Length > 0) ?? "(empty)";
 }
 
 /// <summary>A notebook: cells plus the notebook-level metadata (kernelspec, language_info), kept as read.</summary>

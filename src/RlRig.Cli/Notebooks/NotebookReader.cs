@@ -69,7 +69,7 @@ public static class NotebookReader
             {
                 var language = (string?)metadata["dotnet_interactive"]?["language"] ?? (string?)metadata["polyglot_notebook"]?["kernelName"] ?? defaultLanguage;
                 if (!IsCSharp(language))
-                    throw new NotebookFormatException($"{where} (\"{FirstLine(source)}\"): language '{language}' is not supported; rlrig run executes C# cells only");
+                    throw new NotebookFormatException($"{where} (\"{NotebookCell.FirstLineOf(source)}\"): language '{language}' is not supported; rlrig run executes C# cells only");
             }
             read.Add(new NotebookCell(id, cellKind, source, tags, (JsonObject)metadata.DeepClone()));
         }
@@ -90,7 +90,7 @@ public static class NotebookReader
             {
                 "markdown" or "md" => CellKind.Markdown,
                 "csharp" or "c#" or "C#" or null => CellKind.Code,
-                var other => throw new NotebookFormatException($"{path}: cell {i + 1} (\"{FirstLine(element.Contents)}\"): language '{other}' is not supported; rlrig run executes C# cells only"),
+                var other => throw new NotebookFormatException($"{path}: cell {i + 1} (\"{NotebookCell.FirstLineOf(element.Contents)}\"): language '{other}' is not supported; rlrig run executes C# cells only"),
             };
             cells.Add(new NotebookCell($"cell-{i + 1}", kind, element.Contents, [], []));
         }
@@ -101,7 +101,5 @@ public static class NotebookReader
 
     static bool IsValidId(string id) => id.Length is > 0 and <= 64 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
 
-    static string FirstLine(string source) => source.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.Length > 0) ?? "(empty)";
-
-    static string FirstSentence(string message) => message.Split(" LineNumber:")[0].TrimEnd('.', ' ') ;
+    static string FirstSentence(string message) => message.Split(" LineNumber:")[0].TrimEnd('.', ' ');
 }

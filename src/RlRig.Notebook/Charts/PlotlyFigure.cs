@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -76,5 +75,5 @@ public sealed class PlotlyFigure
     public override string ToString() => $"Plotly chart{(Title is { } t ? $" \"{t}\"" : "")} with {TraceCount} trace(s)";
 
     /// <summary>Escapes text that plotly.js would otherwise interpret as markup in titles, names and labels.</summary>
-    internal static string Text(string value) => WebUtility.HtmlEncode(value);
+    internal static string Text(string value) => Rendering.Markup.Escape(value);
 }
