@@ -21,10 +21,13 @@ public static class TrainCommand
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out exactly where it stopped." };
         var every = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints.", DefaultValueFactory = _ => defaults.CheckpointEvery };
         var threads = new Option<int>("--threads") { Description = "Torch CPU threads (0 = libtorch's default).", DefaultValueFactory = _ => 0 };
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => defaults.LearningRate };
+        var minSnr = new Option<double>("--min-snr-gamma") { Description = "Min-SNR loss weighting gamma (0 = plain MSE).", DefaultValueFactory = _ => defaults.MinSnrGamma };
+        var prediction = new Option<PredictionType>("--prediction") { Description = "What the U-Net predicts: Epsilon or VPrediction.", DefaultValueFactory = _ => new DiffuserConfig().PredictionType };
         var evalSet = new Option<FileInfo>("--eval-set") { Description = "Evaluation prompts excluded from training.", DefaultValueFactory = _ => new FileInfo(EvaluationSet.RelativePath) };
         var command = new Command("diffuser", "Train the shapes world's Diffuser (DDPM objective, EMA, CFG dropout). Ctrl+C saves a checkpoint and stops; --resume continues.")
         {
-            steps, batch, seed, output, resume, every, threads, evalSet,
+            steps, batch, seed, output, resume, every, threads, lr, minSnr, prediction, evalSet,
         };
         command.SetAction((result, ct) => RunAsync(new DiffuserTrainerOptions
         {
@@ -35,14 +38,17 @@ public static class TrainCommand
             Resume = result.GetValue(resume),
             CheckpointEvery = result.GetValue(every),
             NumThreads = result.GetValue(threads),
-        }, result.GetValue(evalSet)!, ct));
+            LearningRate = result.GetValue(lr),
+            MinSnrGamma = result.GetValue(minSnr),
+        }, result.GetValue(prediction), result.GetValue(evalSet)!, ct));
         return command;
     }
 
     /// <summary>The architecture of the shapes world's Diffuser.</summary>
-    public static DiffuserConfig ShapesWorldConfig(WorldOptions world) => new() { ImageSize = world.CanvasSize, Vocabulary = WorldVocabulary.Words };
+    public static DiffuserConfig ShapesWorldConfig(WorldOptions world, PredictionType prediction = PredictionType.VPrediction) =>
+        new() { ImageSize = world.CanvasSize, Vocabulary = WorldVocabulary.Words, PredictionType = prediction };
 
-    static async Task<int> RunAsync(DiffuserTrainerOptions options, FileInfo evalSet, CancellationToken ct)
+    static async Task<int> RunAsync(DiffuserTrainerOptions options, PredictionType prediction, FileInfo evalSet, CancellationToken ct)
     {
         var world = new WorldOptions();
         DiffuserTrainer trainer;
@@ -52,7 +58,7 @@ public static class TrainCommand
             RlRig.Torch.TorchRuntime.EnsureLoaded();
             if (!evalSet.Exists) throw new FileNotFoundException($"{evalSet.FullName}: the evaluation set is missing; training must know what to exclude (rlrig world eval-set writes it)");
             data = new ShapesWorldDataset(world, EvaluationSet.Read(evalSet.FullName));
-            trainer = new DiffuserTrainer(ShapesWorldConfig(world), options);
+            trainer = new DiffuserTrainer(ShapesWorldConfig(world, prediction), options);
         }
         catch (Exception e) when (CommandErrors.IsUserFacing(e))
         {

@@ -58,29 +58,39 @@ public static class DiffuserBenchmarks
             get_num_threads(), ProcessMemory.PeakRssBytes());
     }
 
-    /// <summary>RSS at the start and end of <paramref name="steps"/> training steps; a leak of one batch per step shows as steady growth.</summary>
+    /// <summary>
+    /// RSS at the start and end of <paramref name="steps"/> training steps, taken the way a training run takes them
+    /// (<see cref="DiffuserTrainer.TrainAsync"/> with TensorBoard logging and a checkpoint every 250 steps, into a temporary
+    /// folder deleted afterwards); a leak of one batch per step shows as steady growth.
+    /// </summary>
     public static MemoryFlatnessResult MemoryFlatness(int steps = 1000, int batchSize = 32, int warmupSteps = 20, DiffuserConfig? config = null, IImageTextDataset? data = null,
         IProgress<(int Step, long RssBytes)>? progress = null)
     {
         config ??= DefaultConfig();
         data ??= new SyntheticSquaresDataset(config.ImageSize);
-        using var trainer = new DiffuserTrainer(config, Options(batchSize, warmupSteps + steps));
-        var before = ProcessMemory.RssBytes();
-        for (var i = 0; i < warmupSteps; i++) trainer.TrainStep(data);
-        var baseline = Settle();
-        var samples = new List<(int, long)> { (0, baseline) };
-        var every = Math.Max(1, steps / 50);
-        for (var i = 1; i <= steps; i++)
+        var folder = Directory.CreateTempSubdirectory("rlrig-bench-").FullName;
+        try
         {
-            trainer.TrainStep(data);
-            if (i % every == 0 || i == steps)
+            var options = new DiffuserTrainerOptions { BatchSize = batchSize, TotalSteps = warmupSteps + steps, CheckpointEvery = 250, LogEvery = 10, OutputDir = folder };
+            using var trainer = new DiffuserTrainer(config, options.Validate());
+            var before = ProcessMemory.RssBytes();
+            var baseline = before;
+            var samples = new List<(int, long)>();
+            var every = Math.Max(1, steps / 50);
+            foreach (var report in trainer.TrainAsync(data).ToBlockingEnumerable())
             {
-                var sample = (i, ProcessMemory.RssBytes());
-                samples.Add(sample);
-                progress?.Report(sample);
+                var i = report.Step - warmupSteps;
+                if (i == 0) samples.Add((0, baseline = Settle()));
+                else if (i > 0 && (i % every == 0 || i == steps))
+                {
+                    var sample = (i, ProcessMemory.RssBytes());
+                    samples.Add(sample);
+                    progress?.Report(sample);
+                }
             }
+            return new MemoryFlatnessResult(steps, warmupSteps, batchSize, before, baseline, Settle(), ProcessMemory.PeakRssBytes(), samples);
         }
-        return new MemoryFlatnessResult(steps, warmupSteps, batchSize, before, baseline, Settle(), ProcessMemory.PeakRssBytes(), samples);
+        finally { Directory.Delete(folder, recursive: true); }
     }
 
     // Collect managed garbage first, so the figure is what native tensors and live objects hold, not pending finalizers.

@@ -67,28 +67,36 @@ public sealed class DiffuserTrainer : IDisposable
     public static string TrainingStatePath(string outputDir) => Path.Combine(outputDir, "training-state.bin");
 
     /// <summary>
-    /// Trains to <see cref="DiffuserTrainerOptions.TotalSteps"/>, yielding a report after every step. Each step runs on a
-    /// thread-pool thread, so a notebook or progress bar stays responsive. Checkpoints are written every
+    /// Trains to <see cref="DiffuserTrainerOptions.TotalSteps"/>, yielding a report after every step. Steps run on one
+    /// dedicated thread, so a notebook or progress bar stays responsive. Checkpoints are written every
     /// CheckpointEvery steps and at the end; on cancellation the trainer writes a checkpoint and the sequence ends
     /// normally (no exception).
     /// </summary>
+    /// <remarks>
+    /// One thread, not the thread pool: every new thread that calls into libtorch gets its own OpenMP team and malloc
+    /// arena, and hopping between pool threads made a training process hold about three times the memory of the same
+    /// steps run on one thread.
+    /// </remarks>
     public async IAsyncEnumerable<TrainProgress> TrainAsync(IImageTextDataset data, [EnumeratorCancellation] CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(data);
+        using var worker = new DedicatedThread("RlRig diffuser training");
         var clock = Stopwatch.StartNew();
         double? secondsPerStep = null;
         while (Step < Options.TotalSteps)
         {
-            if (ct.IsCancellationRequested) { SaveCheckpoint(); yield break; }
+            if (ct.IsCancellationRequested) { await worker.Run(SaveCheckpoint).ConfigureAwait(false); yield break; }
             var started = clock.Elapsed;
-            var report = await Task.Run(() => TrainStep(data), CancellationToken.None).ConfigureAwait(false);
+            var (report, saved) = await worker.Run(() =>
+            {
+                var r = TrainStep(data);
+                Log(r);
+                var due = Step == Options.TotalSteps || (Options.CheckpointEvery > 0 && Step % Options.CheckpointEvery == 0);
+                return (r, due ? SaveCheckpoint() : null);
+            }).ConfigureAwait(false);
             var took = (clock.Elapsed - started).TotalSeconds;
             // A short moving average: steady enough for an ETA, quick to follow a change of load.
             secondsPerStep = secondsPerStep is { } s ? 0.9 * s + 0.1 * took : took;
-            Log(report);
-            string? saved = null;
-            if (Step == Options.TotalSteps || (Options.CheckpointEvery > 0 && Step % Options.CheckpointEvery == 0))
-                saved = SaveCheckpoint();
             var rate = 1.0 / Math.Max(secondsPerStep.Value, 1e-9);
             yield return report with
             {
@@ -121,7 +129,7 @@ public sealed class DiffuserTrainer : IDisposable
         var noisy = schedule.AddNoise(images, noise, t);
         var target = Config.PredictionType == PredictionType.Epsilon ? noise : schedule.Velocity(images, noise, t);
         // 3. Loss, backward, clip, step.
-        var loss = nn.functional.mse_loss(Model.call(noisy, t, tokens), target);
+        var loss = Loss(Model.call(noisy, t, tokens), target, t);
         optimizer.zero_grad();
         loss.backward();
         var gradNorm = Options.GradClipNorm > 0
@@ -134,6 +142,21 @@ public sealed class DiffuserTrainer : IDisposable
         Step++;
         return new TrainProgress(Step, Options.TotalSteps, loss.ToSingle(), lr, gradNorm, 0, TimeSpan.Zero, null);
     }
+
+    // Mean squared error, per image weighted by Min-SNR-gamma when that is on.
+    Tensor Loss(Tensor prediction, Tensor target, Tensor t)
+    {
+        if (Options.MinSnrGamma == 0) return nn.functional.mse_loss(prediction, target);
+        var perImage = (prediction - target).square().flatten(1).mean([1]);                        // (B)
+        return (perImage * MinSnrWeight(schedule.SignalToNoise(t), Options.MinSnrGamma, Config.PredictionType)).mean();
+    }
+
+    /// <summary>
+    /// Min-SNR-gamma loss weights for a prediction type: min(SNR, gamma) / SNR for epsilon, min(SNR, gamma) / (SNR + 1)
+    /// for v; both give every timestep the weight min(SNR, gamma) in x0 space. The caller owns the result.
+    /// </summary>
+    public static Tensor MinSnrWeight(Tensor snr, double gamma, PredictionType predictionType) =>
+        snr.clamp(max: gamma) / (predictionType == PredictionType.Epsilon ? snr : snr + 1);
 
     void CheckBatch(Tensor images, IReadOnlyList<string> prompts)
     {

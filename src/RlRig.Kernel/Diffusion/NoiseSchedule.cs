@@ -108,6 +108,16 @@ public sealed class NoiseSchedule
         return (a * noise - s * x0).MoveToOuterDisposeScope();
     }
 
+    /// <summary>Signal-to-noise ratio <c>alpha_bar_t / (1 - alpha_bar_t)</c> per timestep: (B) float32. The caller owns the result.</summary>
+    public Tensor SignalToNoise(Tensor timesteps)
+    {
+        if (timesteps.dim() != 1)
+            throw new ArgumentException($"timesteps must have shape (B), got ({string.Join(", ", timesteps.shape)})", nameof(timesteps));
+        using var scope = NewDisposeScope();
+        var ab = tensor(AlphasCumprod.ToArray(), dtype: float64, device: timesteps.device).index_select(0, timesteps.to(int64));
+        return (ab / (1 - ab)).to(float32).MoveToOuterDisposeScope();
+    }
+
     // sqrt(alpha_bar_t) and sqrt(1 - alpha_bar_t) per sample, shaped (B, 1, 1, ...) to broadcast over the image.
     // Callers hold a dispose scope; the tensors belong to it.
     (Tensor SqrtAlphaBar, Tensor SqrtOneMinus) Coefficients(Tensor x0, Tensor timesteps)

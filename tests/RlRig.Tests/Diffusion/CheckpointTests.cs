@@ -22,14 +22,28 @@ public sealed class CheckpointTests : TorchTestBase
         using var loaded = DiffuserCheckpoint.Load(path, TinyConfig());
         Assert.Equal(17, loaded.Step);
         Assert.Equal(TinyConfig(), loaded.Config);
-        TrainerTests.AssertSameWeights(model, loaded.Model);
+        TrainerTests.AssertSameWeights(model, loaded.Model, storedAsHalf: true);
     }
 
     [Fact]
     public void DefaultModelCheckpointIsAFewMegabytes()
     {
+        using var model = new TextToImageDiffuser(DiffuserBenchmarks.DefaultConfig());
         var path = Saved(DiffuserBenchmarks.DefaultConfig());
-        Assert.InRange(new FileInfo(path).Length, 1_000_000, 12_000_000);
+        // Two bytes a weight plus a small header: float16 storage.
+        Assert.InRange(new FileInfo(path).Length, 2 * model.ParameterCount, 2 * model.ParameterCount + 200_000);
+    }
+
+    [Fact]
+    public void UnknownWeightTypeIsNamed()
+    {
+        var path = Saved(TinyConfig());
+        var bytes = File.ReadAllBytes(path);
+        var text = System.Text.Encoding.Latin1.GetString(bytes).Replace("\"weights_dtype\":\"float16\"", "\"weights_dtype\":\"float64\"");
+        File.WriteAllBytes(path, System.Text.Encoding.Latin1.GetBytes(text));
+        var e = Assert.Throws<DiffuserCheckpointException>(() => DiffuserCheckpoint.Load(path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("float64", e.Message);
     }
 
     [Fact]

@@ -88,7 +88,7 @@ public sealed class ModelAndPipelineTests : TorchTestBase
         using var noGrad = no_grad();
         var tokens = pipeline.Tokenizer.Encode(["red square left of blue square", "blue square above red square"]);
         var output = model.call(tr.Latents[1], full([2], tr.Timesteps[1], int64), tokens);
-        var sampler = new DdimSampler(pipeline.Schedule);
+        var sampler = new DdimSampler(pipeline.Schedule, model.Config.PredictionType);
         sampler.SetTimesteps(4);
         var logProb = sampler.LogProb(output, tr.Timesteps[1], tr.Latents[1], tr.Latents[2], 1.0);
         Assert.True(logProb.allclose(tr.LogProbs[.., 1], rtol: 1e-4, atol: 1e-4));

@@ -202,3 +202,26 @@ public sealed class SamplerTests : TorchTestBase
         Assert.Equal([3f, 5f], cond.data<float>().ToArray());
     }
 }
+
+public sealed class MinSnrWeightTests : TorchTestBase
+{
+    [Fact]
+    public void WeightsFollowThePaperForEpsilonAndV()
+    {
+        using var snr = torch.tensor(new[] { 0.5f, 5f, 50f });
+        using var eps = DiffuserTrainer.MinSnrWeight(snr, 5, PredictionType.Epsilon);
+        Assert.Equal(new[] { 1f, 1f, 0.1f }, eps.data<float>().ToArray(), (a, b) => Math.Abs(a - b) < 1e-6);
+        using var v = DiffuserTrainer.MinSnrWeight(snr, 5, PredictionType.VPrediction);
+        Assert.Equal(new[] { 0.5f / 1.5f, 5f / 6f, 5f / 51f }, v.data<float>().ToArray(), (a, b) => Math.Abs(a - b) < 1e-6);
+    }
+
+    [Fact]
+    public void SignalToNoiseIsAlphaBarOverItsComplement()
+    {
+        var schedule = new NoiseSchedule();
+        using var t = torch.tensor(new long[] { 0, 499, 999 });
+        using var snr = schedule.SignalToNoise(t);
+        var expected = new[] { 0, 499, 999 }.Select(i => (float)(schedule.AlphaBar(i) / (1 - schedule.AlphaBar(i)))).ToArray();
+        Assert.Equal(expected, snr.data<float>().ToArray(), (a, b) => Math.Abs(a - b) <= 1e-5 * Math.Abs(b));
+    }
+}

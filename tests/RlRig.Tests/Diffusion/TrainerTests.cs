@@ -82,9 +82,21 @@ public sealed class TrainerTests : TorchTestBase
         Assert.True(File.Exists(DiffuserTrainer.TrainingStatePath(dir)));
         using var ckpt = DiffuserCheckpoint.Load(DiffuserTrainer.CheckpointPath(dir));
         Assert.Equal(3, ckpt.Step);
-        AssertSameWeights(trainer.EmaModel, ckpt.Model);
+        AssertSameWeights(trainer.EmaModel, ckpt.Model, storedAsHalf: true);
         Assert.True(File.Exists(DiffuserCheckpoint.ManifestPath(DiffuserTrainer.CheckpointPath(dir))));
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(dir, "tensorboard"), "*tfevents*", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public async Task ADatasetOfTheWrongImageSizeFailsTheRunWithItsMessage()
+    {
+        using var trainer = new DiffuserTrainer(TinyConfig(), Quick(TempDir(), 5));
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(async () =>
+        {
+            await foreach (var _ in trainer.TrainAsync(new SyntheticSquaresDataset(32))) { }
+        });
+        Assert.Contains("ImageSize = 16", e.Message);
+        Assert.Equal(0, trainer.Step);
     }
 
     [Fact]
@@ -97,10 +109,15 @@ public sealed class TrainerTests : TorchTestBase
         Assert.Contains("TextDim: 32 vs 16", e.Message);
     }
 
-    internal static void AssertSameWeights(nn.Module a, nn.Module b)
+    /// <param name="storedAsHalf">b went through an inference checkpoint: expect a's weights rounded to float16, widened back to float32.</param>
+    internal static void AssertSameWeights(nn.Module a, nn.Module b, bool storedAsHalf = false)
     {
         var pb = b.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         foreach (var (name, p) in a.named_parameters())
-            Assert.True(p.eq(pb[name]).all().ToBoolean(), $"parameter {name} differs");
+        {
+            using var expected = storedAsHalf ? p.detach().to(ScalarType.Float16).to(ScalarType.Float32) : p.detach().alias();
+            Assert.Equal(ScalarType.Float32, pb[name].dtype);
+            Assert.True(expected.eq(pb[name]).all().ToBoolean(), $"parameter {name} differs");
+        }
     }
 }
