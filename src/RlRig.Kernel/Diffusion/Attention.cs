@@ -5,8 +5,11 @@ using static TorchSharp.torch.nn;
 
 namespace RlRig.Diffusion;
 
-/// <summary>Multi-head attention of queries x over a context (itself for self-attention), with scaled_dot_product_attention.</summary>
-internal sealed class Attention : Module<Tensor, Tensor, Tensor>
+/// <summary>
+/// Multi-head attention of queries x over a context (itself for self-attention), with scaled_dot_product_attention and
+/// an optional additive bias over the keys (0 where a key counts, -inf where it is padding).
+/// </summary>
+internal sealed class Attention : Module<Tensor, Tensor, Tensor?, Tensor>
 {
     readonly Linear to_q, to_k, to_v, to_out;
     readonly int heads;
@@ -23,8 +26,9 @@ internal sealed class Attention : Module<Tensor, Tensor, Tensor>
 
     /// <param name="x">(B, N, dim) queries.</param>
     /// <param name="context">(B, M, contextDim) keys and values.</param>
+    /// <param name="keyBias">(B, 1, 1, M) added to the attention logits, or null.</param>
     /// <returns>(B, N, dim).</returns>
-    public override Tensor forward(Tensor x, Tensor context)
+    public override Tensor forward(Tensor x, Tensor context, Tensor? keyBias)
     {
         using var scope = NewDisposeScope();
         var (b, n, dim) = (x.shape[0], x.shape[1], x.shape[2]);
@@ -32,7 +36,7 @@ internal sealed class Attention : Module<Tensor, Tensor, Tensor>
         var q = to_q.call(x).view(b, n, heads, -1).transpose(1, 2);        // (B, h, N, d/h)
         var k = to_k.call(context).view(b, m, heads, -1).transpose(1, 2);  // (B, h, M, d/h)
         var v = to_v.call(context).view(b, m, heads, -1).transpose(1, 2);  // (B, h, M, d/h)
-        var y = functional.scaled_dot_product_attention(q, k, v);          // (B, h, N, d/h)
+        var y = functional.scaled_dot_product_attention(q, k, v, keyBias);          // (B, h, N, d/h)
         y = y.transpose(1, 2).reshape(b, n, dim);                         // (B, N, dim)
         return to_out.call(y).MoveToOuterDisposeScope();
     }

@@ -119,7 +119,13 @@ public sealed class DiffuserCheckpoint : IDisposable
 
     internal static DiffuserConfig ConfigFrom(string path, JsonObject header)
     {
-        try { return DiffuserConfig.FromJson(header["config"]!.ToJsonString()).Validate(); }
+        try
+        {
+            var config = DiffuserConfig.FromJson(header["config"]!.ToJsonString());
+            // Files from before MaskPadding existed were trained without the mask; the default would silently change them.
+            if (header["config"]!.AsObject()[nameof(DiffuserConfig.MaskPadding)] is null) config = config with { MaskPadding = false };
+            return config.Validate();
+        }
         catch (Exception e) when (e is JsonException or ArgumentException or NullReferenceException or InvalidOperationException)
         {
             throw new DiffuserCheckpointException($"checkpoint {path} has an unreadable configuration: {e.Message}", e);

@@ -35,6 +35,11 @@ public sealed record DiffuserConfig
     /// <summary>Prompt length in tokens after padding. Defaults to 32.</summary>
     public int MaxPromptTokens { get; init; } = 32;
     /// <summary>
+    /// Whether attention (text encoder and U-Net cross-attention) ignores padding tokens. Defaults to true. Checkpoints
+    /// written before the option existed were trained without it and load with false.
+    /// </summary>
+    public bool MaskPadding { get; init; } = true;
+    /// <summary>
     /// What the network predicts. Defaults to <see cref="Diffusion.PredictionType.VPrediction"/>: in 700-step trials on the
     /// shapes world (Min-SNR weighting on both), epsilon left speckle all over the background, which the judge reads
     /// as extra objects, while v gave clean backgrounds and crisp shapes.
@@ -104,6 +109,7 @@ public sealed record DiffuserConfig
         Cmp(nameof(TextLayers), TextLayers, other.TextLayers);
         Cmp(nameof(TextHeads), TextHeads, other.TextHeads);
         Cmp(nameof(MaxPromptTokens), MaxPromptTokens, other.MaxPromptTokens);
+        Cmp(nameof(MaskPadding), MaskPadding, other.MaskPadding);
         Cmp(nameof(PredictionType), PredictionType, other.PredictionType);
         Cmp(nameof(NumTrainTimesteps), NumTrainTimesteps, other.NumTrainTimesteps);
         Cmp(nameof(BetaSchedule), BetaSchedule, other.BetaSchedule);

@@ -186,7 +186,7 @@ public sealed class DiffusionPipeline
             using var stepScope = NewDisposeScope();
             var input = guided ? ClassifierFreeGuidance.Double(x) : x.alias();                                     // (2B or B, 3, H, W)
             var tBatch = full([input.shape[0]], t, int64);
-            var output = Model.Denoise(input, tBatch, context);
+            var output = Model.Denoise(input, tBatch, context, tokens);
             var modelOutput = guided ? ClassifierFreeGuidance.CombineDoubled(output, guidanceScale) : output;    // (B, 3, H, W)
             var step = sampler.Step(modelOutput, t, x, eta, generator);
             x = step.PrevSample.MoveToOuterDisposeScope();

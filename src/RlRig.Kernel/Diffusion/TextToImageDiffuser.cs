@@ -30,12 +30,17 @@ public sealed class TextToImageDiffuser : Module<Tensor, Tensor, Tensor, Tensor>
     /// <summary>(B, L) ids -&gt; (B, L, TextDim) context. The caller owns the result.</summary>
     public Tensor EncodeText(Tensor tokens) => text_encoder.call(tokens);
 
-    /// <summary>The U-Net on a precomputed context. The caller owns the result.</summary>
-    public Tensor Denoise(Tensor noisy, Tensor timesteps, Tensor context) => unet.call(noisy, timesteps, context);
+    /// <summary>The U-Net on a context precomputed by <see cref="EncodeText"/> from <paramref name="tokens"/>. The caller owns the result.</summary>
+    /// <param name="tokens">(B, L) the ids the context was encoded from: they say which positions are padding.</param>
+    public Tensor Denoise(Tensor noisy, Tensor timesteps, Tensor context, Tensor tokens)
+    {
+        using var scope = NewDisposeScope();
+        return unet.call(noisy, timesteps, context, Config.MaskPadding ? TextEncoder.PaddingBias(tokens) : null).MoveToOuterDisposeScope();
+    }
 
     public override Tensor forward(Tensor noisy, Tensor timesteps, Tensor tokens)
     {
         using var scope = NewDisposeScope();
-        return unet.call(noisy, timesteps, text_encoder.call(tokens)).MoveToOuterDisposeScope();
+        return Denoise(noisy, timesteps, text_encoder.call(tokens), tokens).MoveToOuterDisposeScope();
     }
 }

@@ -41,7 +41,7 @@ internal sealed class ResBlock : Module<Tensor, Tensor, Tensor>
 /// A transformer block over the pixels of a feature map: optional self-attention, cross-attention to the prompt, MLP.
 /// The output projection starts at zero, so a new block is the identity and training opens it up gradually.
 /// </summary>
-internal sealed class SpatialTransformer : Module<Tensor, Tensor, Tensor>
+internal sealed class SpatialTransformer : Module<Tensor, Tensor, Tensor?, Tensor>
 {
     readonly GroupNorm norm;
     readonly Linear proj_in, proj_out;
@@ -67,14 +67,15 @@ internal sealed class SpatialTransformer : Module<Tensor, Tensor, Tensor>
 
     /// <param name="x">(B, C, H, W).</param>
     /// <param name="context">(B, L, contextDim) encoded prompt.</param>
+    /// <param name="promptBias">(B, 1, 1, L) additive bias over the prompt's tokens (padding masked), or null.</param>
     /// <returns>(B, C, H, W).</returns>
-    public override Tensor forward(Tensor x, Tensor context)
+    public override Tensor forward(Tensor x, Tensor context, Tensor? promptBias)
     {
         using var scope = NewDisposeScope();
         var (b, c, hgt, wid) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3]);
         var h = proj_in.call(norm.call(x).flatten(2).transpose(1, 2));       // (B, HW, C)
-        if (self_attn is not null) { var n = ln_self!.call(h); h = h + self_attn.call(n, n); }
-        if (cross_attn is not null) h = h + cross_attn.call(ln_cross!.call(h), context);
+        if (self_attn is not null) { var n = ln_self!.call(h); h = h + self_attn.call(n, n, null); }
+        if (cross_attn is not null) h = h + cross_attn.call(ln_cross!.call(h), context, promptBias);
         h = h + mlp.call(ln_mlp.call(h));
         h = proj_out.call(h).transpose(1, 2).reshape(b, c, hgt, wid);        // (B, C, H, W)
         return (x + h).MoveToOuterDisposeScope();
@@ -82,7 +83,7 @@ internal sealed class SpatialTransformer : Module<Tensor, Tensor, Tensor>
 }
 
 /// <summary>One U-Net stage: a residual block, then a spatial transformer where the configuration asks for attention.</summary>
-internal sealed class UNetStage : Module<Tensor, Tensor, Tensor, Tensor>
+internal sealed class UNetStage : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>
 {
     readonly ResBlock res;
     readonly SpatialTransformer? attn;
@@ -96,11 +97,11 @@ internal sealed class UNetStage : Module<Tensor, Tensor, Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x, Tensor temb, Tensor context)
+    public override Tensor forward(Tensor x, Tensor temb, Tensor context, Tensor? promptBias)
     {
         using var scope = NewDisposeScope();
         var h = res.call(x, temb);
-        if (attn is not null) h = attn.call(h, context);
+        if (attn is not null) h = attn.call(h, context, promptBias);
         return h.MoveToOuterDisposeScope();
     }
 }
@@ -110,7 +111,7 @@ internal sealed class UNetStage : Module<Tensor, Tensor, Tensor, Tensor>
 /// Level i works at ImageSize / 2^i with Channels[i]; the middle block at ImageSize / 2^levels with the last channel count.
 /// One residual block per level and per skip, as in the prior; skips are concatenated on the way up.
 /// </summary>
-public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor>
+public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>
 {
     readonly Linear time_1, time_2;
     readonly Conv2d conv_in;
@@ -152,8 +153,9 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor>
     /// <param name="x">(B, 3, S, S) noisy images.</param>
     /// <param name="timesteps">(B) timesteps (any numeric dtype).</param>
     /// <param name="context">(B, L, TextDim) encoded prompts.</param>
+    /// <param name="promptBias">(B, 1, 1, L) additive bias over the prompts' tokens (<see cref="TextEncoder.PaddingBias"/>), or null.</param>
     /// <returns>(B, 3, S, S).</returns>
-    public override Tensor forward(Tensor x, Tensor timesteps, Tensor context)
+    public override Tensor forward(Tensor x, Tensor timesteps, Tensor context, Tensor? promptBias)
     {
         using var scope = NewDisposeScope();
         var temb = time_2.call(functional.silu(time_1.call(Sinusoid(timesteps, sinusoidDim))));  // (B, Temb)
@@ -161,15 +163,15 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor>
         var skips = new List<Tensor>();
         for (var i = 0; i < down.Count; i++)
         {
-            h = down[i].call(h, temb, context);                                                   // (B, Ci, S/2^i, S/2^i)
+            h = down[i].call(h, temb, context, promptBias);                                                  // (B, Ci, S/2^i, S/2^i)
             skips.Add(h);
             h = downsample[i].call(h);                                                            // (B, Ci, S/2^(i+1), ...)
         }
-        h = mid.call(h, temb, context);                                                           // (B, C_last, S/2^L, S/2^L)
+        h = mid.call(h, temb, context, promptBias);                                                          // (B, C_last, S/2^L, S/2^L)
         for (var i = up.Count - 1; i >= 0; i--)
         {
             h = upsample[i].call(functional.interpolate(h, scale_factor: [2.0, 2.0]));            // (B, Ci, S/2^i, ...)
-            h = up[i].call(cat([h, skips[i]], 1), temb, context);                                // (B, Ci, S/2^i, S/2^i)
+            h = up[i].call(cat([h, skips[i]], 1), temb, context, promptBias);                               // (B, Ci, S/2^i, S/2^i)
         }
         return conv_out.call(functional.silu(norm_out.call(h))).MoveToOuterDisposeScope();
     }

@@ -35,6 +35,19 @@ public sealed class CheckpointTests : TorchTestBase
     }
 
     [Fact]
+    public void CheckpointsFromBeforeThePaddingMaskLoadWithoutIt()
+    {
+        var path = Saved(TinyConfig());
+        var (header, payload) = DiffuserCheckpoint.ReadFile(path, DiffuserCheckpoint.InferenceMagic);
+        header["config"]!.AsObject().Remove(nameof(DiffuserConfig.MaskPadding));
+        DiffuserCheckpoint.WriteFile(path, DiffuserCheckpoint.InferenceMagic, header, payload);
+        using var old = DiffuserCheckpoint.Load(path);
+        Assert.False(old.Config.MaskPadding);
+        using var current = DiffuserCheckpoint.Load(Saved(TinyConfig()));
+        Assert.True(current.Config.MaskPadding);
+    }
+
+    [Fact]
     public void UnknownWeightTypeIsNamed()
     {
         var path = Saved(TinyConfig());

@@ -36,6 +36,30 @@ public sealed class ModelAndPipelineTests : TorchTestBase
     }
 
     [Fact]
+    public void PaddedPositionsOfThePromptDoNotReachTheImage()
+    {
+        random.manual_seed(3);
+        using var model = new TextToImageDiffuser(TinyConfig());
+        using var unmasked = new TextToImageDiffuser(TinyConfig() with { MaskPadding = false });
+        using (no_grad())
+            foreach (var p in model.parameters()) p.normal_(0, 0.2);  // zero-initialised output layers would hide attention
+        unmasked.load_state_dict(model.state_dict());
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var tokens = model.Config.CreateTokenizer().Encode(["red square left of blue square", ""]);
+        var context = model.EncodeText(tokens);
+        var padding = tokens.eq(PromptTokenizer.PadId);
+        padding[.., 0] = tensor(false);  // the first position always counts (the null prompt's one key)
+        var scrambled = where(padding.unsqueeze(-1), randn_like(context), context);
+        var (noisy, t) = (randn(2, 3, 16, 16), tensor(new long[] { 10, 500 }));
+
+        var original = model.Denoise(noisy, t, context, tokens);
+        Assert.True(original.isfinite().all().ToBoolean());  // the all-padding null prompt included
+        Assert.True(original.allclose(model.Denoise(noisy, t, scrambled, tokens), rtol: 1e-5, atol: 1e-5));
+        Assert.False(unmasked.Denoise(noisy, t, context, tokens).allclose(unmasked.Denoise(noisy, t, scrambled, tokens), rtol: 1e-3, atol: 1e-3));
+    }
+
+    [Fact]
     public void ConfigValidationSaysHowToFix()
     {
         var bad = TinyConfig() with { ImageSize = 18 };
