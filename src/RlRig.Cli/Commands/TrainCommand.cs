@@ -24,10 +24,11 @@ public static class TrainCommand
         var lr = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => defaults.LearningRate };
         var minSnr = new Option<double>("--min-snr-gamma") { Description = "Min-SNR loss weighting gamma (0 = plain MSE).", DefaultValueFactory = _ => defaults.MinSnrGamma };
         var prediction = new Option<PredictionType>("--prediction") { Description = "What the U-Net predicts: Epsilon or VPrediction.", DefaultValueFactory = _ => new DiffuserConfig().PredictionType };
+        var mask = new Option<bool>("--mask-padding") { Description = "Attention ignores the prompt's padding tokens (not yet measured)." };
         var evalSet = new Option<FileInfo>("--eval-set") { Description = "Evaluation prompts excluded from training.", DefaultValueFactory = _ => new FileInfo(EvaluationSet.RelativePath) };
         var command = new Command("diffuser", "Train the shapes world's Diffuser (DDPM objective, EMA, CFG dropout). Ctrl+C saves a checkpoint and stops; --resume continues.")
         {
-            steps, batch, seed, output, resume, every, threads, lr, minSnr, prediction, evalSet,
+            steps, batch, seed, output, resume, every, threads, lr, minSnr, prediction, mask, evalSet,
         };
         command.SetAction((result, ct) => RunAsync(new DiffuserTrainerOptions
         {
@@ -40,15 +41,18 @@ public static class TrainCommand
             NumThreads = result.GetValue(threads),
             LearningRate = result.GetValue(lr),
             MinSnrGamma = result.GetValue(minSnr),
-        }, result.GetValue(prediction), result.GetValue(evalSet)!, ct));
+        }, ShapesWorldConfig(new WorldOptions(), result.GetValue(prediction), result.GetValue(mask)), result.GetValue(evalSet)!, ct));
         return command;
     }
 
     /// <summary>The architecture of the shapes world's Diffuser.</summary>
-    public static DiffuserConfig ShapesWorldConfig(WorldOptions world, PredictionType prediction = PredictionType.VPrediction) =>
-        new() { ImageSize = world.CanvasSize, Vocabulary = WorldVocabulary.Words, PredictionType = prediction };
+    public static DiffuserConfig ShapesWorldConfig(WorldOptions world, PredictionType? prediction = null, bool? maskPadding = null)
+    {
+        var config = new DiffuserConfig { ImageSize = world.CanvasSize, Vocabulary = WorldVocabulary.Words };
+        return config with { PredictionType = prediction ?? config.PredictionType, MaskPadding = maskPadding ?? config.MaskPadding };
+    }
 
-    static async Task<int> RunAsync(DiffuserTrainerOptions options, PredictionType prediction, FileInfo evalSet, CancellationToken ct)
+    static async Task<int> RunAsync(DiffuserTrainerOptions options, DiffuserConfig config, FileInfo evalSet, CancellationToken ct)
     {
         var world = new WorldOptions();
         DiffuserTrainer trainer;
@@ -58,7 +62,7 @@ public static class TrainCommand
             RlRig.Torch.TorchRuntime.EnsureLoaded();
             if (!evalSet.Exists) throw new FileNotFoundException($"{evalSet.FullName}: the evaluation set is missing; training must know what to exclude (rlrig world eval-set writes it)");
             data = new ShapesWorldDataset(world, EvaluationSet.Read(evalSet.FullName));
-            trainer = new DiffuserTrainer(ShapesWorldConfig(world, prediction), options);
+            trainer = new DiffuserTrainer(config, options);
         }
         catch (Exception e) when (CommandErrors.IsUserFacing(e))
         {

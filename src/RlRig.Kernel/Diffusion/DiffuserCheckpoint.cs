@@ -119,13 +119,8 @@ public sealed class DiffuserCheckpoint : IDisposable
 
     internal static DiffuserConfig ConfigFrom(string path, JsonObject header)
     {
-        try
-        {
-            var config = DiffuserConfig.FromJson(header["config"]!.ToJsonString());
-            // Files from before MaskPadding existed were trained without the mask; the default would silently change them.
-            if (header["config"]!.AsObject()[nameof(DiffuserConfig.MaskPadding)] is null) config = config with { MaskPadding = false };
-            return config.Validate();
-        }
+        // A file from before MaskPadding existed has no such field and loads with the default, false: as it was trained.
+        try { return DiffuserConfig.FromJson(header["config"]!.ToJsonString()).Validate(); }
         catch (Exception e) when (e is JsonException or ArgumentException or NullReferenceException or InvalidOperationException)
         {
             throw new DiffuserCheckpointException($"checkpoint {path} has an unreadable configuration: {e.Message}", e);

@@ -41,11 +41,11 @@ public sealed record DiffuserTrainerOptions
     public bool EmaWarmup { get; init; } = true;
     /// <summary>
     /// Min-SNR-gamma loss weighting (Hang et al. 2023, "Efficient Diffusion Training via Min-SNR Weighting Strategy"):
-    /// each timestep's loss is weighted so that its x0-space weight is min(SNR, gamma). It stops the many nearly clean
-    /// timesteps, whose noise is easy to predict but says little about layout, from dominating the gradient.
-    /// 0 disables it (plain MSE). Defaults to 5, the paper's choice.
+    /// each timestep's loss is weighted so that its x0-space weight is min(SNR, gamma); the paper uses 5. 0 (the default)
+    /// is plain MSE, what the committed checkpoint was trained with: with 5 and v-prediction the shapes world's judge
+    /// figures were worse (see <see cref="DiffuserConfig.PredictionType"/>), and 5 with epsilon is not measured beyond 700 steps.
     /// </summary>
-    public double MinSnrGamma { get; init; } = 5;
+    public double MinSnrGamma { get; init; }
     /// <summary>Probability that a prompt is replaced by the null prompt, which trains the unconditional model CFG needs. Defaults to 0.1.</summary>
     public double ConditioningDropout { get; init; } = 0.1;
 
@@ -77,7 +77,7 @@ public sealed record DiffuserTrainerOptions
         Require(AdamBeta2 is >= 0 and < 1, nameof(AdamBeta2), $"{AdamBeta2} must be in [0, 1)");
         Require(GradClipNorm >= 0, nameof(GradClipNorm), $"{GradClipNorm} must be >= 0 (0 disables clipping)");
         Require(EmaDecay is >= 0 and < 1, nameof(EmaDecay), $"{EmaDecay} must be in [0, 1); 0.999 is the default");
-        Require(MinSnrGamma >= 0, nameof(MinSnrGamma), $"{MinSnrGamma} must be >= 0 (0 = plain MSE, 5 = the default)");
+        Require(MinSnrGamma >= 0, nameof(MinSnrGamma), $"{MinSnrGamma} must be >= 0 (0 = plain MSE, the default; 5 = the paper's)");
         Require(ConditioningDropout is >= 0 and < 1, nameof(ConditioningDropout), $"{ConditioningDropout} must be in [0, 1); guidance needs > 0, e.g. 0.1");
         Require(CheckpointEvery >= 0, nameof(CheckpointEvery), $"{CheckpointEvery} must be >= 0 (0 = only at the end)");
         Require(LogEvery >= 0, nameof(LogEvery), $"{LogEvery} must be >= 0 (0 disables TensorBoard)");

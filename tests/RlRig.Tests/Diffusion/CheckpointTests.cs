@@ -37,13 +37,13 @@ public sealed class CheckpointTests : TorchTestBase
     [Fact]
     public void CheckpointsFromBeforeThePaddingMaskLoadWithoutIt()
     {
-        var path = Saved(TinyConfig());
+        var path = Saved(TinyConfig() with { MaskPadding = true });
         var (header, payload) = DiffuserCheckpoint.ReadFile(path, DiffuserCheckpoint.InferenceMagic);
         header["config"]!.AsObject().Remove(nameof(DiffuserConfig.MaskPadding));
         DiffuserCheckpoint.WriteFile(path, DiffuserCheckpoint.InferenceMagic, header, payload);
         using var old = DiffuserCheckpoint.Load(path);
         Assert.False(old.Config.MaskPadding);
-        using var current = DiffuserCheckpoint.Load(Saved(TinyConfig()));
+        using var current = DiffuserCheckpoint.Load(Saved(TinyConfig() with { MaskPadding = true }));
         Assert.True(current.Config.MaskPadding);
     }
 

@@ -39,8 +39,8 @@ public sealed class ModelAndPipelineTests : TorchTestBase
     public void PaddedPositionsOfThePromptDoNotReachTheImage()
     {
         random.manual_seed(3);
-        using var model = new TextToImageDiffuser(TinyConfig());
-        using var unmasked = new TextToImageDiffuser(TinyConfig() with { MaskPadding = false });
+        using var model = new TextToImageDiffuser(TinyConfig() with { MaskPadding = true });
+        using var unmasked = new TextToImageDiffuser(TinyConfig());
         using (no_grad())
             foreach (var p in model.parameters()) p.normal_(0, 0.2);  // zero-initialised output layers would hide attention
         unmasked.load_state_dict(model.state_dict());
