@@ -72,9 +72,10 @@ public sealed class DiffuserTrainer : IDisposable
     /// sequence ends normally (no exception).
     /// </summary>
     /// <remarks>
-    /// Each step runs on the thread that asks for the next report, with no hop to the thread pool: libtorch gives every
-    /// calling thread its own OpenMP team, and on 2 cores steps spread over several threads ran 20-30 % slower than
-    /// the same steps on the one thread that built the model. Build the trainer and enumerate on one thread (the
+    /// Each step runs on the thread that asks for the next report, with no hop to the thread pool: on 2 cores, steps run
+    /// on a thread other than the one that had already done torch work were 12-25 % slower (measured in three runs; each
+    /// thread that calls libtorch gets its own OpenMP team, the likely cause), and a run that hopped between pool
+    /// threads held 2-2.6 GB where one thread holds under 1 GB. Build the trainer and enumerate on one thread (the
     /// <c>rlrig</c> command does); a caller that must stay responsive (a UI) should enumerate on a thread of its own.
     /// </remarks>
 #pragma warning disable CS1998 // Deliberately synchronous: see the remarks.
