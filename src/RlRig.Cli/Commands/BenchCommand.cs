@@ -109,7 +109,7 @@ public static class BenchCommand
             var sampling = DiffuserBenchmarks.SamplingThroughput(config, batchSize: 16, numInferenceSteps: 20);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"sampling: {sampling.ImagesPerSecond:F2} images/s (20 DDIM steps, guidance {sampling.GuidanceScale}, batch 16)"));
             var flat = DiffuserBenchmarks.MemoryFlatness(result.GetValue(steps), batchSize: 32, config: config, data: data,
-                progress: new Progress<(int Step, long Rss)>(p => { if (p.Step % 100 == 0) Console.Error.Write($"\r  memory run: step {p.Step}, RSS {p.Rss / 1048576} MiB   "); }));
+                progress: new Progress<RssSample>(p => { if (p.Step % 100 == 0) Console.Error.Write($"\r  memory run: step {p.Step}, RSS {p.RssBytes / 1048576} MiB   "); }));
             Console.Error.WriteLine();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"memory: RSS {flat.RssAfterWarmupBytes / 1048576.0:F0} MiB after warm-up, {flat.RssEndBytes / 1048576.0:F0} MiB after {flat.Steps} steps (growth {flat.GrowthBytes / 1048576.0:F1} MiB), peak {flat.PeakRssBytes / 1048576.0:F0} MiB"));

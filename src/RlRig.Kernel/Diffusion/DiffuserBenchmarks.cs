@@ -3,6 +3,9 @@ using static TorchSharp.torch;
 
 namespace RlRig.Diffusion;
 
+/// <summary>Resident memory after <paramref name="Step"/> steps (a record, not a tuple: JSON writes its names).</summary>
+public sealed record RssSample(int Step, long RssBytes);
+
 /// <summary>Training speed at a batch size.</summary>
 public sealed record TrainingBenchmarkResult(int BatchSize, int ImageSize, int MeasuredSteps, double StepsPerSecond, double SecondsPerStep, long ParameterCount, int Threads, long PeakRssBytes);
 
@@ -13,15 +16,15 @@ public sealed record SamplingBenchmarkResult(int BatchSize, int ImageSize, int N
 /// <param name="RssBeforeBytes">Before the first step (model and optimizer built).</param>
 /// <param name="RssAfterWarmupBytes">After the warm-up steps (Adam moments and allocator pools exist by then): the baseline.</param>
 /// <param name="RssEndBytes">After the last step.</param>
-/// <param name="Samples">(step, RSS) every few steps, for a chart.</param>
+/// <param name="Samples">RSS every few steps, for a chart.</param>
 public sealed record MemoryFlatnessResult(int Steps, int WarmupSteps, int BatchSize, long RssBeforeBytes, long RssAfterWarmupBytes, long RssEndBytes, long PeakRssBytes,
-    IReadOnlyList<(int Step, long RssBytes)> Samples)
+    IReadOnlyList<RssSample> Samples)
 {
     /// <summary>Growth from the warm-up baseline to the end, in bytes.</summary>
     public long GrowthBytes => RssEndBytes - RssAfterWarmupBytes;
 }
 
-/// <summary>Measurements behind <c>rlrig bench diffuser</c>. Each builds a fresh model; nothing is written to disk.</summary>
+/// <summary>Measurements behind <c>rlrig bench diffuser</c>. Each builds a fresh model; only the memory run writes (checkpoints, into a temporary folder it deletes).</summary>
 public static class DiffuserBenchmarks
 {
     /// <summary>The configuration the benchmarks use when none is given: the defaults over the synthetic vocabulary.</summary>
@@ -64,7 +67,7 @@ public static class DiffuserBenchmarks
     /// folder deleted afterwards); a leak of one batch per step shows as steady growth.
     /// </summary>
     public static MemoryFlatnessResult MemoryFlatness(int steps = 1000, int batchSize = 32, int warmupSteps = 20, DiffuserConfig? config = null, IImageTextDataset? data = null,
-        IProgress<(int Step, long RssBytes)>? progress = null)
+        IProgress<RssSample>? progress = null)
     {
         config ??= DefaultConfig();
         data ??= new SyntheticSquaresDataset(config.ImageSize);
@@ -75,15 +78,15 @@ public static class DiffuserBenchmarks
             using var trainer = new DiffuserTrainer(config, options.Validate());
             var before = ProcessMemory.RssBytes();
             var baseline = before;
-            var samples = new List<(int, long)>();
+            var samples = new List<RssSample>();
             var every = Math.Max(1, steps / 50);
             foreach (var report in trainer.TrainAsync(data).ToBlockingEnumerable())
             {
                 var i = report.Step - warmupSteps;
-                if (i == 0) samples.Add((0, baseline = Settle()));
+                if (i == 0) samples.Add(new RssSample(0, baseline = Settle()));
                 else if (i > 0 && (i % every == 0 || i == steps))
                 {
-                    var sample = (i, ProcessMemory.RssBytes());
+                    var sample = new RssSample(i, ProcessMemory.RssBytes());
                     samples.Add(sample);
                     progress?.Report(sample);
                 }

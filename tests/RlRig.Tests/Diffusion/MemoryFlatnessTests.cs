@@ -17,5 +17,7 @@ public sealed class MemoryFlatnessTests : TorchTestBase
         // Leaking one step's activations (several MB at this size) would grow RSS by hundreds of MB over 300 steps.
         Assert.True(result.GrowthBytes < 40L << 20, $"RSS grew {result.GrowthBytes >> 20} MB: {result.RssAfterWarmupBytes >> 20} -> {result.RssEndBytes >> 20} MB");
         Assert.Equal(300, result.Samples[^1].Step);
+        // `rlrig bench diffuser --out` writes this record: every sample must keep its names.
+        Assert.Contains("\"Step\":300,\"RssBytes\":", System.Text.Json.JsonSerializer.Serialize(result));
     }
 }
