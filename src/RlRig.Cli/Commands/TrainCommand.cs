@@ -30,7 +30,7 @@ public static class TrainCommand
         {
             steps, batch, seed, output, resume, every, threads, lr, minSnr, prediction, mask, evalSet,
         };
-        command.SetAction((result, ct) => RunAsync(new DiffuserTrainerOptions
+        command.SetAction((result, ct) => RunOnOwnThread(new DiffuserTrainerOptions
         {
             TotalSteps = result.GetValue(steps),
             BatchSize = result.GetValue(batch),
@@ -51,6 +51,12 @@ public static class TrainCommand
         var config = new DiffuserConfig { ImageSize = world.CanvasSize, Vocabulary = WorldVocabulary.Words };
         return config with { PredictionType = prediction ?? config.PredictionType, MaskPadding = maskPadding ?? config.MaskPadding };
     }
+
+    // The whole run (libtorch load, model, every step) on one thread of its own: torch work spread over threads is slower
+    // (environment.md), and the action must hand System.CommandLine a task at once, or its Ctrl+C handler is only
+    // registered after training has finished.
+    static Task<int> RunOnOwnThread(DiffuserTrainerOptions options, DiffuserConfig config, FileInfo evalSet, CancellationToken ct) =>
+        Task.Factory.StartNew(() => RunAsync(options, config, evalSet, ct), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
 
     static async Task<int> RunAsync(DiffuserTrainerOptions options, DiffuserConfig config, FileInfo evalSet, CancellationToken ct)
     {
