@@ -33,7 +33,11 @@ public sealed class DiffuserCommandTests : IDisposable
         await Task.Delay(2000);
         Assert.False(process.HasExited, stderr.ToString());
         using (var kill = Process.Start("kill", ["-INT", process.Id.ToString()])) kill.WaitForExit();
-        Assert.True(process.WaitForExit(Limit), "training did not stop after Ctrl+C");
+        if (!process.WaitForExit(Limit))
+        {
+            process.Kill(entireProcessTree: true);
+            lock (stderr) Assert.Fail($"training did not stop after Ctrl+C; its stderr:\n{stderr}");
+        }
         process.WaitForExit();
 
         Assert.Equal(0, process.ExitCode);
