@@ -114,9 +114,13 @@ public sealed class NoiseSchedule
         if (timesteps.dim() != 1)
             throw new ArgumentException($"timesteps must have shape (B), got ({string.Join(", ", timesteps.shape)})", nameof(timesteps));
         using var scope = NewDisposeScope();
-        var ab = tensor(AlphasCumprod.ToArray(), dtype: float64, device: timesteps.device).index_select(0, timesteps.to(int64));
+        var ab = AlphaBars(timesteps, timesteps.device);
         return (ab / (1 - ab)).to(float32).MoveToOuterDisposeScope();
     }
+
+    // alpha_bar_t per timestep, float64 (B), in the caller's dispose scope.
+    Tensor AlphaBars(Tensor timesteps, Device device) =>
+        tensor(AlphasCumprod.ToArray(), dtype: float64, device: device).index_select(0, timesteps.to(int64));
 
     // sqrt(alpha_bar_t) and sqrt(1 - alpha_bar_t) per sample, shaped (B, 1, 1, ...) to broadcast over the image.
     // Callers hold a dispose scope; the tensors belong to it.
@@ -124,8 +128,7 @@ public sealed class NoiseSchedule
     {
         if (timesteps.dim() != 1 || timesteps.shape[0] != x0.shape[0])
             throw new ArgumentException($"timesteps must have shape ({x0.shape[0]}), got ({string.Join(", ", timesteps.shape)})", nameof(timesteps));
-        var table = tensor(AlphasCumprod.ToArray(), dtype: float64, device: x0.device);
-        var ab = table.index_select(0, timesteps.to(int64)).to(x0.dtype);
+        var ab = AlphaBars(timesteps, x0.device).to(x0.dtype);
         var shape = new long[x0.dim()];
         Array.Fill(shape, 1L);
         shape[0] = x0.shape[0];
