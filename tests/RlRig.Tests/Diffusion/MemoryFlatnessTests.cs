@@ -1,13 +1,10 @@
 using RlRig.Diffusion;
+using RlRig.Tests.Support;
 using Xunit;
 
 namespace RlRig.Tests.Diffusion;
 
-[CollectionDefinition(nameof(MemoryFlatnessCollection), DisableParallelization = true)]
-public sealed class MemoryFlatnessCollection;
-
-// Alone, so other tests' allocations do not show up in this process's RSS.
-[Collection(nameof(MemoryFlatnessCollection))]
+[Collection(ProcessMemoryCollection.Name)]
 public sealed class MemoryFlatnessTests : TorchTestBase
 {
     [Fact]

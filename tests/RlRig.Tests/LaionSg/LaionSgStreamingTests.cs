@@ -1,8 +1,10 @@
 using RlRig.LaionSg;
+using RlRig.Tests.Support;
 
 namespace RlRig.Tests.LaionSg;
 
 /// <summary>Memory must not grow with the file: nothing but the current record may stay alive while reading.</summary>
+[Collection(ProcessMemoryCollection.Name)]
 public sealed class LaionSgStreamingTests
 {
     [Fact]
