@@ -195,17 +195,6 @@ public sealed class DiffuserTrainer : IDisposable
 
     void SaveTrainingState()
     {
-        using var ms = new MemoryStream();
-        using (var w = new BinaryWriter(ms, Encoding.UTF8, leaveOpen: true))
-        {
-            Model.save(w);
-            EmaModel.save(w);
-            optimizer.save_state_dict(w);
-            using var data = dataGenerator.get_state();
-            using var noise = noiseGenerator.get_state();
-            data.Save(w);
-            noise.Save(w);
-        }
         var header = new JsonObject
         {
             ["format"] = "rlrig-diffuser-training-state",
@@ -213,7 +202,17 @@ public sealed class DiffuserTrainer : IDisposable
             ["config"] = JsonNode.Parse(Config.ToJson()),
             ["options"] = JsonNode.Parse(Options.ToJson()),
         };
-        DiffuserCheckpoint.WriteFile(TrainingStatePath(Options.OutputDir), DiffuserCheckpoint.TrainingMagic, header, ms.ToArray());
+        DiffuserCheckpoint.WriteFile(TrainingStatePath(Options.OutputDir), DiffuserCheckpoint.TrainingMagic, header, payload =>
+        {
+            using var w = new BinaryWriter(payload, Encoding.UTF8, leaveOpen: true);
+            Model.save(w);
+            EmaModel.save(w);
+            optimizer.save_state_dict(w);
+            using var data = dataGenerator.get_state();
+            using var noise = noiseGenerator.get_state();
+            data.Save(w);
+            noise.Save(w);
+        });
     }
 
     void LoadTrainingState()

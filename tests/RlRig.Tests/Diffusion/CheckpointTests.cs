@@ -40,7 +40,7 @@ public sealed class CheckpointTests : TorchTestBase
         var path = Saved(TinyConfig() with { MaskPadding = true });
         var (header, payload) = DiffuserCheckpoint.ReadFile(path, DiffuserCheckpoint.InferenceMagic);
         header["config"]!.AsObject().Remove(nameof(DiffuserConfig.MaskPadding));
-        DiffuserCheckpoint.WriteFile(path, DiffuserCheckpoint.InferenceMagic, header, payload);
+        DiffuserCheckpoint.WriteFile(path, DiffuserCheckpoint.InferenceMagic, header, s => s.Write(payload));
         using var old = DiffuserCheckpoint.Load(path);
         Assert.False(old.Config.MaskPadding);
         using var current = DiffuserCheckpoint.Load(Saved(TinyConfig() with { MaskPadding = true }));
