@@ -48,9 +48,7 @@ public sealed class TextEncoder : Module<Tensor, Tensor>
     public TextEncoder(DiffuserConfig config) : base(nameof(TextEncoder))
     {
         token_embedding = Embedding(config.Vocabulary.Count + 1, config.TextDim);
-        // Positions start on the same scale as the words (Embedding's N(0, 1)), so attention can tell "the colour before
-        // this shape" from the other colours from the first step; at 0.02 they were 50 times weaker than the words.
-        position_embedding = Parameter(randn(1, config.MaxPromptTokens, config.TextDim));
+        position_embedding = Parameter(randn(1, config.MaxPromptTokens, config.TextDim) * 0.02);
         layers = ModuleList(Enumerable.Range(0, config.TextLayers).Select(_ => new TransformerLayer(config.TextDim, config.TextHeads)).ToArray());
         ln_final = Norms.LayerNorm(config.TextDim);
         maskPadding = config.MaskPadding;
