@@ -24,24 +24,28 @@ public static class TrainCommand
         var lr = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => defaults.LearningRate };
         var minSnr = new Option<double>("--min-snr-gamma") { Description = "Min-SNR loss weighting gamma (0 = plain MSE).", DefaultValueFactory = _ => defaults.MinSnrGamma };
         var prediction = new Option<PredictionType>("--prediction") { Description = "What the U-Net predicts: Epsilon or VPrediction.", DefaultValueFactory = _ => new DiffuserConfig().PredictionType };
-        var mask = new Option<bool>("--mask-padding") { Description = "Attention ignores the prompt's padding tokens (not yet measured)." };
+        var mask = new Option<bool>("--mask-padding") { Description = "Attention ignores the prompt's padding tokens." };
         var evalSet = new Option<FileInfo>("--eval-set") { Description = "Evaluation prompts excluded from training.", DefaultValueFactory = _ => new FileInfo(EvaluationSet.RelativePath) };
-        var command = new Command("diffuser", "Train the shapes world's Diffuser (DDPM objective, EMA, CFG dropout). Ctrl+C saves a checkpoint and stops; --resume continues.")
+        var command = new Command("diffuser", "Train the shapes world's Diffuser (DDPM objective, EMA, CFG dropout). Ctrl+C or SIGTERM saves a checkpoint and stops; --resume continues.")
         {
             steps, batch, seed, output, resume, every, threads, lr, minSnr, prediction, mask, evalSet,
         };
-        command.SetAction((result, ct) => RunOnOwnThread(new DiffuserTrainerOptions
+        command.SetAction((result, ct) =>
         {
-            TotalSteps = result.GetValue(steps),
-            BatchSize = result.GetValue(batch),
-            Seed = result.GetValue(seed),
-            OutputDir = result.GetValue(output)!.FullName,
-            Resume = result.GetValue(resume),
-            CheckpointEvery = result.GetValue(every),
-            NumThreads = result.GetValue(threads),
-            LearningRate = result.GetValue(lr),
-            MinSnrGamma = result.GetValue(minSnr),
-        }, ShapesWorldConfig(new WorldOptions(), result.GetValue(prediction), result.GetValue(mask)), result.GetValue(evalSet)!, ct));
+            var world = new WorldOptions();
+            return RunOnOwnThread(world, new DiffuserTrainerOptions
+            {
+                TotalSteps = result.GetValue(steps),
+                BatchSize = result.GetValue(batch),
+                Seed = result.GetValue(seed),
+                OutputDir = result.GetValue(output)!.FullName,
+                Resume = result.GetValue(resume),
+                CheckpointEvery = result.GetValue(every),
+                NumThreads = result.GetValue(threads),
+                LearningRate = result.GetValue(lr),
+                MinSnrGamma = result.GetValue(minSnr),
+            }, ShapesWorldConfig(world, result.GetValue(prediction), result.GetValue(mask)), result.GetValue(evalSet)!, ct);
+        });
         return command;
     }
 
@@ -55,12 +59,11 @@ public static class TrainCommand
     // The whole run (libtorch load, model, every step) on one thread of its own: torch work spread over threads is slower
     // (environment.md), and the action must hand System.CommandLine a task at once, or its Ctrl+C handler is only
     // registered after training has finished.
-    static Task<int> RunOnOwnThread(DiffuserTrainerOptions options, DiffuserConfig config, FileInfo evalSet, CancellationToken ct) =>
-        Task.Factory.StartNew(() => RunAsync(options, config, evalSet, ct), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+    static Task<int> RunOnOwnThread(WorldOptions world, DiffuserTrainerOptions options, DiffuserConfig config, FileInfo evalSet, CancellationToken ct) =>
+        Task.Factory.StartNew(() => RunAsync(world, options, config, evalSet, ct), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
 
-    static async Task<int> RunAsync(DiffuserTrainerOptions options, DiffuserConfig config, FileInfo evalSet, CancellationToken ct)
+    static async Task<int> RunAsync(WorldOptions world, DiffuserTrainerOptions options, DiffuserConfig config, FileInfo evalSet, CancellationToken ct)
     {
-        var world = new WorldOptions();
         DiffuserTrainer trainer;
         ShapesWorldDataset data;
         try

@@ -36,7 +36,8 @@ public sealed record DiffuserConfig
     public int MaxPromptTokens { get; init; } = 32;
     /// <summary>
     /// Whether attention (text encoder and U-Net cross-attention) ignores padding tokens (<see cref="TextEncoder.PaddingBias"/>).
-    /// Defaults to false, what the committed checkpoint was trained with; its effect on quality is not measured yet.
+    /// Defaults to false, so files written before it existed load as they were trained. The committed checkpoint uses it;
+    /// on the shapes world it changed object accuracy by no more than the noise (data/shapes-world/README.md).
     /// </summary>
     public bool MaskPadding { get; init; }
     /// <summary>
