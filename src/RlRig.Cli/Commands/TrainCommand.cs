@@ -25,10 +25,14 @@ public static class TrainCommand
         var minSnr = new Option<double>("--min-snr-gamma") { Description = "Min-SNR loss weighting gamma (0 = plain MSE).", DefaultValueFactory = _ => defaults.MinSnrGamma };
         var prediction = new Option<PredictionType>("--prediction") { Description = "What the U-Net predicts: Epsilon or VPrediction.", DefaultValueFactory = _ => new DiffuserConfig().PredictionType };
         var mask = new Option<bool>("--mask-padding") { Description = "Attention ignores the prompt's padding tokens." };
+        var textConv = new Option<int>("--text-conv") { Description = "Width in words of the text encoder's causal convolution (0 = none).", DefaultValueFactory = _ => new DiffuserConfig().TextConvWidth };
+        var pooled = new Option<bool>("--pooled-text") { Description = "Add the prompt's mean encoding to the timestep embedding." };
+        var cross = new Option<int[]>("--cross-attention") { Description = "Image sides at which the U-Net attends to the prompt, e.g. 32 16 8 4.", DefaultValueFactory = _ => [.. new DiffuserConfig().CrossAttentionResolutions], AllowMultipleArgumentsPerToken = true };
+        var grounding = new Option<double>("--grounding") { Description = "Weight of the grounding loss on the U-Net's attention to the prompt (0 = none).", DefaultValueFactory = _ => defaults.GroundingWeight };
         var evalSet = new Option<FileInfo>("--eval-set") { Description = "Evaluation prompts excluded from training.", DefaultValueFactory = _ => new FileInfo(EvaluationSet.RelativePath) };
         var command = new Command("diffuser", "Train the shapes world's Diffuser (DDPM objective, EMA, CFG dropout). Ctrl+C or SIGTERM saves a checkpoint and stops; --resume continues.")
         {
-            steps, batch, seed, output, resume, every, threads, lr, minSnr, prediction, mask, evalSet,
+            steps, batch, seed, output, resume, every, threads, lr, minSnr, prediction, mask, textConv, pooled, cross, grounding, evalSet,
         };
         command.SetAction((result, ct) =>
         {
@@ -44,17 +48,22 @@ public static class TrainCommand
                 NumThreads = result.GetValue(threads),
                 LearningRate = result.GetValue(lr),
                 MinSnrGamma = result.GetValue(minSnr),
-            }, ShapesWorldConfig(world, result.GetValue(prediction), result.GetValue(mask)), result.GetValue(evalSet)!, ct);
+                GroundingWeight = result.GetValue(grounding),
+            }, ShapesWorldConfig(world) with
+            {
+                PredictionType = result.GetValue(prediction),
+                MaskPadding = result.GetValue(mask),
+                TextConvWidth = result.GetValue(textConv),
+                PooledText = result.GetValue(pooled),
+                CrossAttentionResolutions = result.GetValue(cross)!,
+            }, result.GetValue(evalSet)!, ct);
         });
         return command;
     }
 
     /// <summary>The architecture of the shapes world's Diffuser.</summary>
-    public static DiffuserConfig ShapesWorldConfig(WorldOptions world, PredictionType? prediction = null, bool? maskPadding = null)
-    {
-        var config = new DiffuserConfig { ImageSize = world.CanvasSize, Vocabulary = WorldVocabulary.Words };
-        return config with { PredictionType = prediction ?? config.PredictionType, MaskPadding = maskPadding ?? config.MaskPadding };
-    }
+    public static DiffuserConfig ShapesWorldConfig(WorldOptions world) =>
+        new() { ImageSize = world.CanvasSize, Vocabulary = WorldVocabulary.Words };
 
     // The whole run (libtorch load, model, every step) on one thread of its own: torch work spread over threads is slower
     // (environment.md), and the action must hand System.CommandLine a task at once, or its Ctrl+C handler is only
@@ -89,7 +98,7 @@ public static class TrainCommand
                 last = p;
                 if (p.Step % 10 == 0 || p.CheckpointPath is not null || p.Step == p.TotalSteps)
                     Console.Error.Write(string.Create(CultureInfo.InvariantCulture,
-                        $"\r{Bar(p.Step, p.TotalSteps)} {p.Step}/{p.TotalSteps} loss {p.Loss:F4} lr {p.LearningRate:E2} {p.StepsPerSecond:F2} it/s ETA {p.Eta:hh\\:mm\\:ss}   "));
+                        $"\r{Bar(p.Step, p.TotalSteps)} {p.Step}/{p.TotalSteps} loss {p.Loss:F4}{(double.IsNaN(p.GroundingLoss) ? "" : $" grounding {p.GroundingLoss:F3}")} lr {p.LearningRate:E2} {p.StepsPerSecond:F2} it/s ETA {p.Eta:hh\\:mm\\:ss}   "));
                 if (p.CheckpointPath is not null) Console.Error.Write($"\n  checkpoint: {p.CheckpointPath}\n");
             }
             Console.Error.WriteLine();

@@ -14,6 +14,12 @@ internal sealed class Attention : Module<Tensor, Tensor, Tensor?, Tensor>
     readonly Linear to_q, to_k, to_v, to_out;
     readonly int heads;
 
+    /// <summary>
+    /// When set, every forward appends its attention weights averaged over heads, (B, N, M), to this list, outside every
+    /// dispose scope: the list's owner disposes them. Grounding supervision reads them (<see cref="DiffuserTrainerOptions.GroundingWeight"/>).
+    /// </summary>
+    internal List<Tensor>? Recorder { get; set; }
+
     public Attention(long dim, long contextDim, int heads) : base(nameof(Attention))
     {
         this.heads = heads;
@@ -36,7 +42,16 @@ internal sealed class Attention : Module<Tensor, Tensor, Tensor?, Tensor>
         var q = to_q.call(x).view(b, n, heads, -1).transpose(1, 2);        // (B, h, N, d/h)
         var k = to_k.call(context).view(b, m, heads, -1).transpose(1, 2);  // (B, h, M, d/h)
         var v = to_v.call(context).view(b, m, heads, -1).transpose(1, 2);  // (B, h, M, d/h)
-        var y = functional.scaled_dot_product_attention(q, k, v, keyBias);          // (B, h, N, d/h)
+        Tensor y;
+        if (Recorder is null) y = functional.scaled_dot_product_attention(q, k, v, keyBias);  // (B, h, N, d/h)
+        else
+        {
+            // The fused kernel does not return its weights, and the recorded weights must be the ones used, gradient included.
+            var logits = q.matmul(k.transpose(2, 3)) / Math.Sqrt(q.shape[3]);  // (B, h, N, M)
+            var weights = (keyBias is null ? logits : logits + keyBias).softmax(-1);
+            Recorder.Add(weights.mean([1]).DetachFromDisposeScope());
+            y = weights.matmul(v);                                             // (B, h, N, d/h)
+        }
         y = y.transpose(1, 2).reshape(b, n, dim);                         // (B, N, dim)
         return to_out.call(y).MoveToOuterDisposeScope();
     }

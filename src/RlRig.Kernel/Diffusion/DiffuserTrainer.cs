@@ -116,7 +116,11 @@ public sealed class DiffuserTrainer : IDisposable
         using var scope = NewDisposeScope();
         Model.train();
         // 1. Data, with null-prompt dropout for classifier-free guidance.
-        var (images, prompts) = data.NextBatch(Options.BatchSize, dataGenerator);
+        var grounded = Options.GroundingWeight > 0 ? data as IGroundedImageTextDataset : null;
+        Tensor images, regions = empty(0);
+        IReadOnlyList<string> prompts;
+        if (grounded is null) (images, prompts) = data.NextBatch(Options.BatchSize, dataGenerator);
+        else (images, prompts, regions) = grounded.NextGroundedBatch(Options.BatchSize, dataGenerator, Config.MaxPromptTokens);
         CheckBatch(images, prompts);
         var drop = rand(prompts.Count, generator: noiseGenerator).data<float>().ToArray();
         var conditioned = prompts.Select((p, i) => drop[i] < Options.ConditioningDropout ? "" : p).ToList();
@@ -128,9 +132,23 @@ public sealed class DiffuserTrainer : IDisposable
         var noisy = schedule.AddNoise(images, noise, t);
         var target = Config.PredictionType == PredictionType.Epsilon ? noise : schedule.Velocity(images, noise, t);
         // 3. Loss, backward, clip, step.
-        var loss = Loss(Model.call(noisy, t, tokens), target, t);
-        optimizer.zero_grad();
-        loss.backward();
+        var attention = new List<Tensor>();
+        Tensor diffusion, loss, grounding;
+        try
+        {
+            using (grounded is null ? null : Model.RecordCrossAttention(attention))
+                diffusion = Loss(Model.call(noisy, t, tokens), target, t);
+            // A dropped prompt has no words to ground.
+            var kept = tensor(conditioned.Select(p => p.Length > 0 ? 1f : 0f).ToArray()).view(-1, 1, 1, 1);
+            grounding = grounded is null ? zeros(1) : GroundingLoss(attention, regions * kept);
+            loss = grounded is null ? diffusion : diffusion + Options.GroundingWeight * grounding;
+            optimizer.zero_grad();
+            loss.backward();
+        }
+        finally
+        {
+            foreach (var a in attention) a.Dispose();
+        }
         var gradNorm = Options.GradClipNorm > 0
             ? nn.utils.clip_grad_norm_(parameters, Options.GradClipNorm)
             : double.NaN;
@@ -139,7 +157,32 @@ public sealed class DiffuserTrainer : IDisposable
         // 4. EMA of the weights.
         UpdateEma();
         Step++;
-        return new TrainProgress(Step, Options.TotalSteps, loss.ToSingle(), lr, gradNorm, 0, TimeSpan.Zero, null);
+        return new TrainProgress(Step, Options.TotalSteps, diffusion.ToSingle(), lr, gradNorm, 0, TimeSpan.Zero, null,
+            grounded is null ? double.NaN : grounding.ToSingle());
+    }
+
+    /// <summary>
+    /// The share of each object word's attention that falls outside its object, averaged over the words that name an
+    /// object and over the blocks: for block weights A (B, N, L) at side r = sqrt(N), 1 - sum_p A[p, l] m[p, l] / sum_p
+    /// A[p, l], with m the word's region averaged down to r x r (a pixel half inside counts half). The caller owns the result.
+    /// </summary>
+    /// <param name="weights">Each block's attention weights (B, N, L), as <see cref="TextToImageDiffuser.RecordCrossAttention"/> records them.</param>
+    /// <param name="regions">(B, L, S, S) where each word is drawn (<see cref="IGroundedImageTextDataset"/>), 0 for words without a place.</param>
+    public static Tensor GroundingLoss(IReadOnlyList<Tensor> weights, Tensor regions)
+    {
+        if (weights.Count == 0) throw new ArgumentException("no attention was recorded: the configuration has no block that attends to the prompt (CrossAttentionResolutions)", nameof(weights));
+        using var scope = NewDisposeScope();
+        var size = regions.shape[2];
+        var named = regions.flatten(2).amax([2]).gt(0).to(float32);                                       // (B, L) words with a place
+        var total = zeros(1);
+        foreach (var a in weights)
+        {
+            var side = (long)Math.Round(Math.Sqrt(a.shape[1]));
+            var inside = nn.functional.avg_pool2d(regions, size / side).flatten(2).transpose(1, 2);    // (B, N, L)
+            var share = (a * inside).sum([1]) / (a.sum([1]) + 1e-6);                                  // (B, L)
+            total = total + ((1 - share) * named).sum() / named.sum().clamp_min(1);
+        }
+        return (total / weights.Count).squeeze().MoveToOuterDisposeScope();
     }
 
     // Mean squared error, per image weighted by Min-SNR-gamma when that is on.
@@ -180,6 +223,7 @@ public sealed class DiffuserTrainer : IDisposable
         tensorboard.add_scalar("train/loss", (float)report.Loss, Step);
         tensorboard.add_scalar("train/lr", (float)report.LearningRate, Step);
         if (!double.IsNaN(report.GradNorm)) tensorboard.add_scalar("train/grad_norm", (float)report.GradNorm, Step);
+        if (!double.IsNaN(report.GroundingLoss)) tensorboard.add_scalar("train/grounding", (float)report.GroundingLoss, Step);
     }
 
     /// <summary>Writes the inference checkpoint (EMA weights + manifest) and the full training state, each atomically.</summary>

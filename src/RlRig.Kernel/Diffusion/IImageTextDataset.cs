@@ -15,6 +15,20 @@ public interface IImageTextDataset
 }
 
 /// <summary>
+/// A dataset that also knows where each prompt word is drawn, for grounding supervision of the U-Net's attention to the
+/// prompt (<see cref="DiffuserTrainerOptions.GroundingWeight"/>).
+/// </summary>
+public interface IGroundedImageTextDataset : IImageTextDataset
+{
+    /// <summary>As <see cref="IImageTextDataset.NextBatch"/>, with the same draws from <paramref name="generator"/>, plus
+    /// where each word is drawn.</summary>
+    /// <param name="maxWords">The tokenizer's sequence length L: words at positions from L on get no region.</param>
+    /// <returns>Images and prompts as NextBatch; regions (B, L, H, W) float32, 1 on the pixels of the object word l of
+    /// prompt b names (every word of "large blue triangle"), all 0 for words that name no object (relations, ";", padding).</returns>
+    (Tensor Images, IReadOnlyList<string> Prompts, Tensor WordRegions) NextGroundedBatch(int batchSize, Generator generator, int maxWords);
+}
+
+/// <summary>
 /// A tiny stand-in for the shapes world: two squares of different colours on black, one left of / right of / above /
 /// below the other, prompt "red square left of blue square". For tests, benchmarks and smoke runs.
 /// </summary>

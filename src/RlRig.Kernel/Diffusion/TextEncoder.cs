@@ -34,13 +34,15 @@ internal sealed class TransformerLayer : Module<Tensor, Tensor?, Tensor>
 }
 
 /// <summary>
-/// Token + learned position embeddings and a few transformer layers: (B, L) ids -&gt; (B, L, d) context for cross-attention.
+/// Token + learned position embeddings, an optional causal convolution over the words (<see cref="DiffuserConfig.TextConvWidth"/>),
+/// and a few transformer layers: (B, L) ids -&gt; (B, L, d) context for cross-attention.
 /// With <see cref="DiffuserConfig.MaskPadding"/>, attention ignores padding (see <see cref="PaddingBias"/>).
 /// </summary>
 public sealed class TextEncoder : Module<Tensor, Tensor>
 {
     readonly Embedding token_embedding;
     readonly Parameter position_embedding;
+    readonly Conv1d? phrase_conv;
     readonly ModuleList<TransformerLayer> layers;
     readonly LayerNorm ln_final;
     readonly bool maskPadding;
@@ -49,6 +51,7 @@ public sealed class TextEncoder : Module<Tensor, Tensor>
     {
         token_embedding = Embedding(config.Vocabulary.Count + 1, config.TextDim);
         position_embedding = Parameter(randn(1, config.MaxPromptTokens, config.TextDim) * 0.02);
+        if (config.TextConvWidth > 0) phrase_conv = Conv1d(config.TextDim, config.TextDim, config.TextConvWidth);
         layers = ModuleList(Enumerable.Range(0, config.TextLayers).Select(_ => new TransformerLayer(config.TextDim, config.TextHeads)).ToArray());
         ln_final = Norms.LayerNorm(config.TextDim);
         maskPadding = config.MaskPadding;
@@ -60,10 +63,26 @@ public sealed class TextEncoder : Module<Tensor, Tensor>
     public override Tensor forward(Tensor tokens)
     {
         using var scope = NewDisposeScope();
-        var x = token_embedding.call(tokens) + position_embedding;  // (B, L, d)
+        var x = EmbedWords(tokens);
         var bias = maskPadding ? PaddingBias(tokens) : null;
         foreach (var layer in layers) x = layer.call(x, bias);
         return ln_final.call(x).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>(B, L) ids -&gt; (B, L, d): each word's features before the transformer layers. The caller owns the result.</summary>
+    internal Tensor EmbedWords(Tensor tokens)
+    {
+        using var scope = NewDisposeScope();
+        var x = token_embedding.call(tokens) + position_embedding;  // (B, L, d)
+        if (phrase_conv is not null)
+        {
+            // Left padding makes it causal: a phrase's last word (the shape: "large blue triangle") sees the whole phrase,
+            // so one token carries colour, size and shape bound together from the first step, instead of the transformer
+            // having to learn from the diffusion loss alone which colour word belongs to which shape.
+            var words = functional.pad(x.transpose(1, 2), [phrase_conv.weight.shape[2] - 1, 0]);  // (B, d, L + w - 1)
+            x = x + phrase_conv.call(words).transpose(1, 2);                                       // (B, L, d)
+        }
+        return x.MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -38,6 +38,22 @@ public sealed class TextToImageDiffuser : Module<Tensor, Tensor, Tensor, Tensor>
         return unet.call(noisy, timesteps, context, Config.MaskPadding ? TextEncoder.PaddingBias(tokens) : null).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Until disposed, every forward appends the attention weights of each U-Net block over the prompt, averaged over
+    /// heads, (B, (S/2^level)^2, L), to <paramref name="weights"/>; the caller disposes them.
+    /// </summary>
+    internal IDisposable RecordCrossAttention(List<Tensor> weights)
+    {
+        var attentions = unet.CrossAttentions().ToList();
+        foreach (var a in attentions) a.Recorder = weights;
+        return new Unsubscriber(() => { foreach (var a in attentions) a.Recorder = null; });
+    }
+
+    sealed class Unsubscriber(Action undo) : IDisposable
+    {
+        public void Dispose() => undo();
+    }
+
     public override Tensor forward(Tensor noisy, Tensor timesteps, Tensor tokens)
     {
         using var scope = NewDisposeScope();

@@ -65,6 +65,9 @@ internal sealed class SpatialTransformer : Module<Tensor, Tensor, Tensor?, Tenso
         RegisterComponents();
     }
 
+    /// <summary>The attention to the prompt, if this block has one.</summary>
+    internal Attention? CrossAttention => cross_attn;
+
     /// <param name="x">(B, C, H, W).</param>
     /// <param name="context">(B, L, contextDim) encoded prompt.</param>
     /// <param name="promptBias">(B, 1, 1, L) additive bias over the prompt's tokens (padding masked), or null.</param>
@@ -87,6 +90,8 @@ internal sealed class UNetStage : Module<Tensor, Tensor, Tensor, Tensor?, Tensor
 {
     readonly ResBlock res;
     readonly SpatialTransformer? attn;
+
+    internal Attention? CrossAttention => attn?.CrossAttention;
 
     public UNetStage(DiffuserConfig config, int inChannels, int outChannels, int resolution) : base(nameof(UNetStage))
     {
@@ -114,6 +119,7 @@ internal sealed class UNetStage : Module<Tensor, Tensor, Tensor, Tensor?, Tensor
 public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>
 {
     readonly Linear time_1, time_2;
+    readonly Linear? text_pool;
     readonly Conv2d conv_in;
     readonly ModuleList<UNetStage> down;
     readonly ModuleList<Conv2d> downsample;
@@ -131,6 +137,7 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>
         sinusoidDim = ch[0];
         time_1 = Linear(sinusoidDim, config.TimeEmbeddingDim);
         time_2 = Linear(config.TimeEmbeddingDim, config.TimeEmbeddingDim);
+        if (config.PooledText) text_pool = Linear(config.TextDim, config.TimeEmbeddingDim);
         conv_in = Conv2d(3, ch[0], 3, padding: 1);
         down = ModuleList(Enumerable.Range(0, levels)
             .Select(i => new UNetStage(config, i == 0 ? ch[0] : ch[i - 1], ch[i], config.ResolutionAt(i))).ToArray());
@@ -150,6 +157,10 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>Every attention to the prompt, from the first block to the last.</summary>
+    internal IEnumerable<Attention> CrossAttentions() =>
+        down.Append(mid).Concat(up.Reverse()).Select(s => s.CrossAttention).OfType<Attention>();
+
     /// <param name="x">(B, 3, S, S) noisy images.</param>
     /// <param name="timesteps">(B) timesteps (any numeric dtype).</param>
     /// <param name="context">(B, L, TextDim) encoded prompts.</param>
@@ -159,6 +170,7 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>
     {
         using var scope = NewDisposeScope();
         var temb = time_2.call(functional.silu(time_1.call(Sinusoid(timesteps, sinusoidDim))));  // (B, Temb)
+        if (text_pool is not null) temb = temb + text_pool.call(MeanOverWords(context, promptBias));
         var h = conv_in.call(x);                                                                   // (B, C0, S, S)
         var skips = new List<Tensor>();
         for (var i = 0; i < down.Count; i++)
@@ -174,6 +186,15 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>
             h = up[i].call(cat([h, skips[i]], 1), temb, context, promptBias);                               // (B, Ci, S/2^i, S/2^i)
         }
         return conv_out.call(functional.silu(norm_out.call(h))).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>(B, L, d) context -&gt; (B, d) mean over the positions the bias lets through (all of them without a bias).</summary>
+    static Tensor MeanOverWords(Tensor context, Tensor? promptBias)
+    {
+        if (promptBias is null) return context.mean([1]);
+        using var scope = NewDisposeScope();
+        var counts = promptBias.eq(0).to(context.dtype).flatten(1).unsqueeze(-1);    // (B, L, 1)
+        return ((context * counts).sum(1) / counts.sum(1)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Transformer-style sinusoidal embedding of the timestep: (B) -&gt; (B, dim), [cos | sin].</summary>

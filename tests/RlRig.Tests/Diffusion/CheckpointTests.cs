@@ -35,16 +35,19 @@ public sealed class CheckpointTests : TorchTestBase
     }
 
     [Fact]
-    public void CheckpointsFromBeforeThePaddingMaskLoadWithoutIt()
+    public void CheckpointsFromBeforeTheConditioningOptionsLoadWithoutThem()
     {
-        var path = Saved(TinyConfig() with { MaskPadding = true });
+        // Old files have none of these fields: each must default to what those files were trained with.
+        var path = Saved(TinyConfig());
         var (header, payload) = DiffuserCheckpoint.ReadFile(path, DiffuserCheckpoint.InferenceMagic);
-        header["config"]!.AsObject().Remove(nameof(DiffuserConfig.MaskPadding));
+        foreach (var field in new[] { nameof(DiffuserConfig.MaskPadding), nameof(DiffuserConfig.TextConvWidth), nameof(DiffuserConfig.PooledText) })
+            Assert.True(header["config"]!.AsObject().Remove(field), field);
         DiffuserCheckpoint.WriteFile(path, DiffuserCheckpoint.InferenceMagic, header, s => s.Write(payload));
         using var old = DiffuserCheckpoint.Load(path);
-        Assert.False(old.Config.MaskPadding);
-        using var current = DiffuserCheckpoint.Load(Saved(TinyConfig() with { MaskPadding = true }));
-        Assert.True(current.Config.MaskPadding);
+        Assert.Equal(TinyConfig(), old.Config);
+        var conditioned = TinyConfig() with { MaskPadding = true, TextConvWidth = 3, PooledText = true };
+        using var current = DiffuserCheckpoint.Load(Saved(conditioned));
+        Assert.Equal(conditioned, current.Config);
     }
 
     [Fact]

@@ -39,8 +39,9 @@ public sealed class ModelAndPipelineTests : TorchTestBase
     public void PaddedPositionsOfThePromptDoNotReachTheImage()
     {
         random.manual_seed(3);
-        using var model = new TextToImageDiffuser(TinyConfig() with { MaskPadding = true });
-        using var unmasked = new TextToImageDiffuser(TinyConfig());
+        // The pooled prompt (PooledText) must average the words only, as attention reads the words only.
+        using var model = new TextToImageDiffuser(TinyConfig() with { MaskPadding = true, PooledText = true });
+        using var unmasked = new TextToImageDiffuser(TinyConfig() with { PooledText = true });
         using (no_grad())
             foreach (var p in model.parameters()) p.normal_(0, 0.2);  // zero-initialised output layers would hide attention
         unmasked.load_state_dict(model.state_dict());
@@ -57,6 +58,24 @@ public sealed class ModelAndPipelineTests : TorchTestBase
         Assert.True(original.isfinite().all().ToBoolean());  // the all-padding null prompt included
         Assert.True(original.allclose(model.Denoise(noisy, t, scrambled, tokens), rtol: 1e-5, atol: 1e-5));
         Assert.False(unmasked.Denoise(noisy, t, context, tokens).allclose(unmasked.Denoise(noisy, t, scrambled, tokens), rtol: 1e-3, atol: 1e-3));
+    }
+
+    [Fact]
+    public void TheTextConvolutionSeesAWordAndTheWordsJustBeforeIt()
+    {
+        random.manual_seed(4);
+        using var encoder = new TextEncoder(TinyConfig() with { TextConvWidth = 3 });
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var tokenizer = TinyConfig().CreateTokenizer();
+        var tokens = tokenizer.Encode(["red square left of blue square", "red square left of green square"]);
+        Assert.Equal(1, tokens[0].ne(tokens[1]).nonzero().numel());  // only the colour word (position 4) differs
+        var words = encoder.EmbedWords(tokens);                         // (2, L, d)
+        var changed = (words[0] - words[1]).abs().amax([1]).gt(1e-6);  // (L): positions whose features differ
+        var expected = zeros(changed.shape, dtype: @bool);
+        expected[TensorIndex.Slice(4, 7)] = tensor(true);              // the changed word and the two after it, no others
+        Assert.True(changed.eq(expected).all().ToBoolean(), $"positions that changed: {string.Join(",", changed.nonzero().data<long>())}");
+        Assert.Throws<ArgumentException>(() => (TinyConfig() with { TextConvWidth = -1 }).Validate());
     }
 
     [Fact]
