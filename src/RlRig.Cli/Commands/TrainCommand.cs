@@ -24,11 +24,12 @@ public static class TrainCommand
         var lr = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => defaults.LearningRate };
         var minSnr = new Option<double>("--min-snr-gamma") { Description = "Min-SNR loss weighting gamma (0 = plain MSE).", DefaultValueFactory = _ => defaults.MinSnrGamma };
         var prediction = new Option<PredictionType>("--prediction") { Description = "What the U-Net predicts: Epsilon or VPrediction.", DefaultValueFactory = _ => new DiffuserConfig().PredictionType };
-        var mask = new Option<bool>("--mask-padding") { Description = "Attention ignores the prompt's padding tokens." };
-        var textConv = new Option<int>("--text-conv") { Description = "Width in words of the text encoder's causal convolution (0 = none).", DefaultValueFactory = _ => new DiffuserConfig().TextConvWidth };
-        var pooled = new Option<bool>("--pooled-text") { Description = "Add the prompt's mean encoding to the timestep embedding." };
-        var cross = new Option<int[]>("--cross-attention") { Description = "Image sides at which the U-Net attends to the prompt, e.g. 32 16 8 4.", DefaultValueFactory = _ => [.. new DiffuserConfig().CrossAttentionResolutions], AllowMultipleArgumentsPerToken = true };
-        var grounding = new Option<double>("--grounding") { Description = "Weight of the grounding loss on the U-Net's attention to the prompt (0 = none).", DefaultValueFactory = _ => defaults.GroundingWeight };
+        var recipe = ShapesWorldDiffuser.Config(new WorldOptions());
+        var mask = new Option<bool>("--mask-padding") { Description = "Attention ignores the prompt's padding tokens (--mask-padding false: it does not).", DefaultValueFactory = _ => recipe.MaskPadding };
+        var textConv = new Option<int>("--text-conv") { Description = "Width in words of the text encoder's causal convolution (0 = none).", DefaultValueFactory = _ => recipe.TextConvWidth };
+        var pooled = new Option<bool>("--pooled-text") { Description = "Add the prompt's mean encoding to the timestep embedding.", DefaultValueFactory = _ => recipe.PooledText };
+        var cross = new Option<int[]>("--cross-attention") { Description = "Image sides at which the U-Net attends to the prompt, e.g. 32 16 8 4.", DefaultValueFactory = _ => [.. recipe.CrossAttentionResolutions], AllowMultipleArgumentsPerToken = true };
+        var grounding = new Option<double>("--grounding") { Description = "Weight of the grounding loss on the U-Net's attention to the prompt (0 = none).", DefaultValueFactory = _ => ShapesWorldDiffuser.GroundingWeight };
         var evalSet = new Option<FileInfo>("--eval-set") { Description = "Evaluation prompts excluded from training.", DefaultValueFactory = _ => new FileInfo(EvaluationSet.RelativePath) };
         var command = new Command("diffuser", "Train the shapes world's Diffuser (DDPM objective, EMA, CFG dropout). Ctrl+C or SIGTERM saves a checkpoint and stops; --resume continues.")
         {
@@ -49,7 +50,7 @@ public static class TrainCommand
                 LearningRate = result.GetValue(lr),
                 MinSnrGamma = result.GetValue(minSnr),
                 GroundingWeight = result.GetValue(grounding),
-            }, ShapesWorldConfig(world) with
+            }, ShapesWorldDiffuser.Config(world) with
             {
                 PredictionType = result.GetValue(prediction),
                 MaskPadding = result.GetValue(mask),
@@ -60,10 +61,6 @@ public static class TrainCommand
         });
         return command;
     }
-
-    /// <summary>The architecture of the shapes world's Diffuser.</summary>
-    public static DiffuserConfig ShapesWorldConfig(WorldOptions world) =>
-        new() { ImageSize = world.CanvasSize, Vocabulary = WorldVocabulary.Words };
 
     // The whole run (libtorch load, model, every step) on one thread of its own: torch work spread over threads is slower
     // (environment.md), and the action must hand System.CommandLine a task at once, or its Ctrl+C handler is only

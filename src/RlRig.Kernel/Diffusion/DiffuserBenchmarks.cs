@@ -31,11 +31,13 @@ public static class DiffuserBenchmarks
     public static DiffuserConfig DefaultConfig(int imageSize = 32) => new() { ImageSize = imageSize, Vocabulary = SyntheticSquaresDataset.Vocabulary };
 
     /// <summary>Training steps per second (forward, backward, clip, Adam, EMA) after <paramref name="warmupSteps"/> untimed steps.</summary>
-    public static TrainingBenchmarkResult TrainingThroughput(DiffuserConfig? config = null, int batchSize = 32, int warmupSteps = 3, int measuredSteps = 20, IImageTextDataset? data = null)
+    /// <param name="groundingWeight">As <see cref="DiffuserTrainerOptions.GroundingWeight"/>: its cost is part of a step on grounded data.</param>
+    public static TrainingBenchmarkResult TrainingThroughput(DiffuserConfig? config = null, int batchSize = 32, int warmupSteps = 3, int measuredSteps = 20, IImageTextDataset? data = null,
+        double groundingWeight = 0)
     {
         config ??= DefaultConfig();
         data ??= new SyntheticSquaresDataset(config.ImageSize);
-        using var trainer = new DiffuserTrainer(config, Options(batchSize, warmupSteps + measuredSteps));
+        using var trainer = new DiffuserTrainer(config, Options(batchSize, warmupSteps + measuredSteps) with { GroundingWeight = groundingWeight });
         for (var i = 0; i < warmupSteps; i++) trainer.TrainStep(data);
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < measuredSteps; i++) trainer.TrainStep(data);
@@ -67,14 +69,17 @@ public static class DiffuserBenchmarks
     /// folder deleted afterwards); a leak of one batch per step shows as steady growth.
     /// </summary>
     public static MemoryFlatnessResult MemoryFlatness(int steps = 1000, int batchSize = 32, int warmupSteps = 20, DiffuserConfig? config = null, IImageTextDataset? data = null,
-        IProgress<RssSample>? progress = null)
+        double groundingWeight = 0, IProgress<RssSample>? progress = null)
     {
         config ??= DefaultConfig();
         data ??= new SyntheticSquaresDataset(config.ImageSize);
         var folder = Directory.CreateTempSubdirectory("rlrig-bench-").FullName;
         try
         {
-            var options = new DiffuserTrainerOptions { BatchSize = batchSize, TotalSteps = warmupSteps + steps, CheckpointEvery = 250, LogEvery = 10, OutputDir = folder };
+            var options = new DiffuserTrainerOptions
+            {
+                BatchSize = batchSize, TotalSteps = warmupSteps + steps, CheckpointEvery = 250, LogEvery = 10, OutputDir = folder, GroundingWeight = groundingWeight,
+            };
             using var trainer = new DiffuserTrainer(config, options.Validate());
             var before = ProcessMemory.RssBytes();
             var baseline = before;

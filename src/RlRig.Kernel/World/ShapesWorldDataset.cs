@@ -50,7 +50,8 @@ public sealed class ShapesWorldDataset : IGroundedImageTextDataset
         var random = new Random((int)seed.item<long>());
         var size = Options.CanvasSize;
         var pixels = new float[batchSize * size * size * 3];
-        var regions = maxWords > 0 ? new float[batchSize * maxWords * size * size] : null;
+        // Boxes, not pixels: a (B, L, S, S) array per batch would be megabytes of garbage every step.
+        var boxes = maxWords > 0 ? new int[batchSize * maxWords * 4] : null;
         var prompts = new List<string>(batchSize);
         while (prompts.Count < batchSize)
         {
@@ -62,35 +63,43 @@ public sealed class ShapesWorldDataset : IGroundedImageTextDataset
             }
             ShapeRenderer.RenderHwc(scene, Options).CopyTo(pixels, prompts.Count * size * size * 3);
             var prompt = scene.ToPromptText();
-            if (regions is not null) MarkWordRegions(scene, PromptTokenizer.Split(prompt), regions.AsSpan(prompts.Count * maxWords * size * size, maxWords * size * size), size);
+            if (boxes is not null) MarkWordBoxes(scene, PromptTokenizer.Split(prompt), boxes.AsSpan(prompts.Count * maxWords * 4, maxWords * 4), size);
             prompts.Add(prompt);
         }
         using var scope = NewDisposeScope();
         var images = tensor(pixels, [batchSize, size, size, 3]).permute(0, 3, 1, 2).contiguous() * 2 - 1; // (B, 3, H, W) in [-1, 1]
-        var wordRegions = regions is null ? null : tensor(regions, [batchSize, maxWords, size, size]).MoveToOuterDisposeScope();
+        Tensor? wordRegions = null;
+        if (boxes is not null)
+        {
+            var b = tensor(boxes, [batchSize, maxWords, 4]).unsqueeze(-1);                                  // (B, L, 4, 1) x0 y0 x1 y1
+            var pixel = arange(size, dtype: int32);                                                          // (S)
+            var columns = pixel.ge(b[.., .., 0]).logical_and(pixel.lt(b[.., .., 2]));                        // (B, L, S)
+            var rows = pixel.ge(b[.., .., 1]).logical_and(pixel.lt(b[.., .., 3]));                           // (B, L, S)
+            wordRegions = rows.unsqueeze(-1).logical_and(columns.unsqueeze(-2)).to(float32).MoveToOuterDisposeScope();  // (B, L, S, S)
+        }
         return (images.MoveToOuterDisposeScope(), prompts, wordRegions);
     }
 
     /// <summary>
-    /// Fills (L, S, S) <paramref name="regions"/> with 1 inside the box of the object each word names: every occurrence
-    /// of an item's text ("large blue triangle") in <paramref name="words"/> marks its words with that item's box.
+    /// Fills (L, 4) <paramref name="boxes"/> with the pixel box [x0, x1) x [y0, y1) of the object each word names (all 0
+    /// for other words): every occurrence of an item's text ("large blue triangle") in <paramref name="words"/> marks its words.
     /// </summary>
-    internal static void MarkWordRegions(SceneGraph scene, IReadOnlyList<string> words, Span<float> regions, int size)
+    internal static void MarkWordBoxes(SceneGraph scene, IReadOnlyList<string> words, Span<int> boxes, int size)
     {
-        var maxWords = regions.Length / (size * size);
+        var maxWords = boxes.Length / 4;
         foreach (var item in scene.Items)
         {
             var box = item.Box ?? throw new ArgumentException($"item {item.Id} (\"{item.Text}\") has no box: only rendered scenes can be grounded", nameof(scene));
             var phrase = PromptTokenizer.Split(item.Text);
-            var (x0, y0) = ((int)Math.Floor(box.X), (int)Math.Floor(box.Y));
-            var (x1, y1) = ((int)Math.Ceiling(box.X + box.Width), (int)Math.Ceiling(box.Y + box.Height));
-            (x0, y0, x1, y1) = (Math.Clamp(x0, 0, size), Math.Clamp(y0, 0, size), Math.Clamp(x1, 0, size), Math.Clamp(y1, 0, size));
+            ReadOnlySpan<int> pixels =
+            [
+                Math.Clamp((int)Math.Floor(box.X), 0, size), Math.Clamp((int)Math.Floor(box.Y), 0, size),
+                Math.Clamp((int)Math.Ceiling(box.X + box.Width), 0, size), Math.Clamp((int)Math.Ceiling(box.Y + box.Height), 0, size),
+            ];
             for (var start = 0; start + phrase.Count <= Math.Min(words.Count, maxWords); start++)
             {
                 if (!phrase.Select((w, k) => words[start + k] == w).All(match => match)) continue;
-                for (var k = start; k < start + phrase.Count; k++)
-                    for (var y = y0; y < y1; y++)
-                        regions.Slice((k * size + y) * size + x0, x1 - x0).Fill(1f);
+                for (var k = start; k < start + phrase.Count; k++) pixels.CopyTo(boxes.Slice(k * 4, 4));
             }
         }
     }

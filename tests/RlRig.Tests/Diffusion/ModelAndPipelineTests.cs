@@ -79,6 +79,36 @@ public sealed class ModelAndPipelineTests : TorchTestBase
     }
 
     [Fact]
+    public void RecordingTheAttentionToThePromptChangesNothingAndGivesEveryBlocksWeights()
+    {
+        random.manual_seed(5);
+        using var model = new TextToImageDiffuser(TinyConfig() with { MaskPadding = true });
+        using (no_grad())
+            foreach (var p in model.parameters()) p.normal_(0, 0.2);  // zero-initialised output layers would hide attention
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var tokens = model.Config.CreateTokenizer().Encode(["red square left of blue square", ""]);
+        var (noisy, t) = (randn(2, 3, 16, 16), tensor(new long[] { 10, 500 }));
+        var fused = model.call(noisy, t, tokens);
+        var weights = new List<Tensor>();
+        Tensor recorded;
+        using (model.RecordCrossAttention(weights)) recorded = model.call(noisy, t, tokens);
+        Assert.True(fused.allclose(recorded, rtol: 1e-4, atol: 1e-5));
+        // TinyConfig attends to the prompt at 8x8 and 4x4: down 8, middle 4, up 8.
+        Assert.Equal([64L, 16, 64], weights.Select(w => w.shape[1]));
+        foreach (var w in weights)
+        {
+            Assert.Equal(new long[] { 2, w.shape[1], 12 }, w.shape);
+            Assert.True(w.sum([2]).allclose(ones(2, w.shape[1]), atol: 1e-5));  // a distribution over the words
+            Assert.Equal(0, w[0, .., TensorIndex.Slice(6, null)].abs().max().item<float>());  // padding gets none
+            w.Dispose();
+        }
+        weights.Clear();
+        model.call(noisy, t, tokens);
+        Assert.Empty(weights);  // recording stops with the scope
+    }
+
+    [Fact]
     public void ConfigValidationSaysHowToFix()
     {
         var bad = TinyConfig() with { ImageSize = 18 };

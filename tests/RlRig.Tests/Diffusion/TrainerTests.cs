@@ -43,6 +43,48 @@ public sealed class TrainerTests : TorchTestBase
     }
 
     [Fact]
+    public void GroundingLossIsTheShareOfEachObjectWordsAttentionOutsideItsObject()
+    {
+        // One image 4x4, three words: word 0 drawn on the left half, word 1 on the top-left pixel, word 2 nowhere.
+        var regions = zeros(1, 3, 4, 4);
+        regions[0, 0, .., TensorIndex.Slice(0, 2)] = tensor(1f);
+        regions[0, 1, 0, 0] = tensor(1f);
+        // At 4x4 every pixel gives word 0 weight 0.5, word 1 0.25 and word 2 0.25: the unattended word 2 must not count.
+        var uniform = tensor(new[] { 0.5f, 0.25f, 0.25f }).expand(1, 16, 3).contiguous();
+        // Word 0: half its attention is inside (0.5 outside); word 1: 1 pixel of 16 (15/16 outside).
+        Assert.Equal((0.5 + 15.0 / 16) / 2, DiffuserTrainer.GroundingLoss([uniform], regions).item<float>(), 5);
+        // At 2x2 the word 1 pixel covers a quarter of the top-left cell: a pixel half inside counts half, a quarter a quarter.
+        var coarse = tensor(new[] { 0.5f, 0.25f, 0.25f }).expand(1, 4, 3).contiguous();
+        Assert.Equal((0.5 + (1 - 0.25 / 4)) / 2, DiffuserTrainer.GroundingLoss([coarse], regions).item<float>(), 5);
+        // All of word 0's attention on its left half and word 1's on its pixel: nothing outside; blocks are averaged.
+        var exact = zeros(1, 16, 3);
+        foreach (var p in new[] { 0, 1, 4, 5, 8, 9, 12, 13 }) exact[0, p, 0] = tensor(1f);
+        exact[0, 0, 1] = tensor(1f);
+        Assert.Equal(0, DiffuserTrainer.GroundingLoss([exact], regions).item<float>(), 5);
+        Assert.Equal((0 + (0.5 + 15.0 / 16) / 2) / 2, DiffuserTrainer.GroundingLoss([exact, uniform], regions).item<float>(), 5);
+    }
+
+    [Fact]
+    public void GroundingMovesTheAttentionOntoTheObjectsOfTheShapesWorld()
+    {
+        var config = TinyConfig(RlRig.World.WorldVocabulary.Words) with
+        {
+            ImageSize = 32, CrossAttentionResolutions = [16, 8], SelfAttentionResolutions = [8], MaxPromptTokens = 32,
+        };
+        var data = new RlRig.World.ShapesWorldDataset(new RlRig.World.WorldOptions(), []);
+        using var trainer = new DiffuserTrainer(config, Quick(TempDir(), 80) with { GroundingWeight = 1.0, WarmupSteps = 5 });
+        var reports = Enumerable.Range(0, 80).Select(_ => trainer.TrainStep(data)).ToList();
+        Assert.All(reports, r => Assert.True(double.IsFinite(r.Loss) && r.GroundingLoss is > 0 and < 1, $"step {r.Step}: loss {r.Loss}, grounding {r.GroundingLoss}"));
+        var (first, last) = (reports.Take(5).Average(r => r.GroundingLoss), reports.TakeLast(10).Average(r => r.GroundingLoss));
+        Assert.True(last < 0.85 * first, $"grounding loss {first:F3} over the first 5 steps, {last:F3} over the last 10");
+        // Without the weight, or on data that cannot say where words are drawn, there is no grounding loss.
+        using var plain = new DiffuserTrainer(config, Quick(TempDir(), 1));
+        Assert.True(double.IsNaN(plain.TrainStep(data).GroundingLoss));
+        using var squares = new DiffuserTrainer(TinyConfig(), Quick(TempDir(), 1) with { GroundingWeight = 1.0 });
+        Assert.True(double.IsNaN(squares.TrainStep(new SyntheticSquaresDataset(16)).GroundingLoss));
+    }
+
+    [Fact]
     public void ResumeContinuesBitExactly()
     {
         const int k = 3;
