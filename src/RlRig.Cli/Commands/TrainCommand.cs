@@ -18,7 +18,7 @@ public static class TrainCommand
         var batch = new Option<int>("--batch") { Description = "Images per step.", DefaultValueFactory = _ => defaults.BatchSize };
         var seed = new Option<long>("--seed") { Description = "Seed of weights, data and noise.", DefaultValueFactory = _ => 0 };
         var output = new Option<DirectoryInfo>("--out") { Description = "Run folder (checkpoint, training state, TensorBoard events).", DefaultValueFactory = _ => new DirectoryInfo(defaults.OutputDir) };
-        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out exactly where it stopped." };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out exactly where it stopped, with its architecture and options (flags given override them)." };
         var every = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints.", DefaultValueFactory = _ => defaults.CheckpointEvery };
         var threads = new Option<int>("--threads") { Description = "Torch CPU threads (0 = libtorch's default).", DefaultValueFactory = _ => 0 };
         var lr = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => defaults.LearningRate };
@@ -38,25 +38,36 @@ public static class TrainCommand
         command.SetAction((result, ct) =>
         {
             var world = new WorldOptions();
+            var outputDir = result.GetValue(output)!.FullName;
+            // A resumed run continues as it was started: what the command line does not say comes from the run folder,
+            // so `--out DIR --resume` is enough, whatever the defaults were when the run began.
+            DiffuserRun? saved = null;
+            if (result.GetValue(resume))
+            {
+                try { saved = DiffuserTrainer.ReadRun(outputDir); }
+                catch (Exception e) when (CommandErrors.IsUserFacing(e)) { return Task.FromResult(CommandErrors.Report("rlrig train diffuser", e)); }
+            }
+            T Value<T>(Option<T> option, Func<DiffuserRun, T> fromRun) =>
+                saved is not null && result.GetResult(option) is null or { Implicit: true } ? fromRun(saved) : result.GetValue(option)!;
             return RunOnOwnThread(world, new DiffuserTrainerOptions
             {
-                TotalSteps = result.GetValue(steps),
-                BatchSize = result.GetValue(batch),
-                Seed = result.GetValue(seed),
-                OutputDir = result.GetValue(output)!.FullName,
+                TotalSteps = Value(steps, r => r.Options.TotalSteps),
+                BatchSize = Value(batch, r => r.Options.BatchSize),
+                Seed = Value(seed, r => r.Options.Seed),
+                OutputDir = outputDir,
                 Resume = result.GetValue(resume),
-                CheckpointEvery = result.GetValue(every),
+                CheckpointEvery = Value(every, r => r.Options.CheckpointEvery),
                 NumThreads = result.GetValue(threads),
-                LearningRate = result.GetValue(lr),
-                MinSnrGamma = result.GetValue(minSnr),
-                GroundingWeight = result.GetValue(grounding),
-            }, ShapesWorldDiffuser.Config(world) with
+                LearningRate = Value(lr, r => r.Options.LearningRate),
+                MinSnrGamma = Value(minSnr, r => r.Options.MinSnrGamma),
+                GroundingWeight = Value(grounding, r => r.Options.GroundingWeight),
+            }, (saved?.Config ?? ShapesWorldDiffuser.Config(world)) with
             {
-                PredictionType = result.GetValue(prediction),
-                MaskPadding = result.GetValue(mask),
-                TextConvWidth = result.GetValue(textConv),
-                PooledText = result.GetValue(pooled),
-                CrossAttentionResolutions = result.GetValue(cross)!,
+                PredictionType = Value(prediction, r => r.Config.PredictionType),
+                MaskPadding = Value(mask, r => r.Config.MaskPadding),
+                TextConvWidth = Value(textConv, r => r.Config.TextConvWidth),
+                PooledText = Value(pooled, r => r.Config.PooledText),
+                CrossAttentionResolutions = Value(cross, r => r.Config.CrossAttentionResolutions.ToArray()),
             }, result.GetValue(evalSet)!, ct);
         });
         return command;

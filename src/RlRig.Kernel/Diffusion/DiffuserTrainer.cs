@@ -259,12 +259,35 @@ public sealed class DiffuserTrainer : IDisposable
         });
     }
 
-    void LoadTrainingState()
+    /// <summary>What the training state in <paramref name="outputDir"/> says about its run: the architecture, the options
+    /// it was started with, and the step it reached. A resumed run should continue with these.</summary>
+    /// <exception cref="DiffuserCheckpointException">There is no training state, or it is damaged.</exception>
+    public static DiffuserRun ReadRun(string outputDir)
     {
-        var path = TrainingStatePath(Options.OutputDir);
+        var (path, header, _) = ReadTrainingState(outputDir);
+        try
+        {
+            var options = DiffuserTrainerOptions.FromJson(header["options"]!.ToJsonString());
+            return new DiffuserRun(DiffuserCheckpoint.ConfigFrom(path, header), options, header["step"]!.GetValue<int>());
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or NullReferenceException or InvalidOperationException or FormatException)
+        {
+            throw new DiffuserCheckpointException($"checkpoint {path} has unreadable training options or step: {e.Message}", e);
+        }
+    }
+
+    static (string Path, JsonObject Header, byte[] Payload) ReadTrainingState(string outputDir)
+    {
+        var path = TrainingStatePath(outputDir);
         if (!File.Exists(path))
             throw new DiffuserCheckpointException($"nothing to resume: {path} does not exist (train without Resume first, or point OutputDir at the run folder)");
         var (header, payload) = DiffuserCheckpoint.ReadFile(path, DiffuserCheckpoint.TrainingMagic);
+        return (path, header, payload);
+    }
+
+    void LoadTrainingState()
+    {
+        var (path, header, payload) = ReadTrainingState(Options.OutputDir);
         DiffuserCheckpoint.RequireSameConfig(path, DiffuserCheckpoint.ConfigFrom(path, header), Config);
         using var r = new BinaryReader(new MemoryStream(payload));
         DiffuserCheckpoint.LoadWeights(path, Model, r, "weights");
@@ -295,3 +318,9 @@ public sealed class DiffuserTrainer : IDisposable
         noiseGenerator.Dispose();
     }
 }
+
+/// <summary>A run folder's training state as <see cref="DiffuserTrainer.ReadRun"/> reads it.</summary>
+/// <param name="Config">The architecture the run trains.</param>
+/// <param name="Options">The options it was last started with.</param>
+/// <param name="Step">The step its training state is at.</param>
+public sealed record DiffuserRun(DiffuserConfig Config, DiffuserTrainerOptions Options, int Step);

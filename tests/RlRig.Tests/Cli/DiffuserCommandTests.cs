@@ -21,7 +21,7 @@ public sealed class DiffuserCommandTests : IDisposable
         // A process started from a background job inherits SIGINT as ignored (POSIX), and .NET then leaves it ignored,
         // as a shell would: `env --default-signal` gives the child the terminal's default, whoever runs the tests.
         var info = new ProcessStartInfo("env") { WorkingDirectory = Repo.Root, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "--default-signal=INT", "dotnet", Path.Combine(AppContext.BaseDirectory, "rlrig.dll"), "train", "diffuser", "--steps", "5000", "--batch", "2", "--out", run, "--checkpoint-every", "0" })
+        foreach (var a in new[] { "--default-signal=INT", "dotnet", Path.Combine(AppContext.BaseDirectory, "rlrig.dll"), "train", "diffuser", "--steps", "5000", "--batch", "2", "--out", run, "--checkpoint-every", "0", "--text-conv", "0", "--grounding", "0" })
             info.ArgumentList.Add(a);
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
@@ -53,10 +53,14 @@ public sealed class DiffuserCommandTests : IDisposable
         Assert.True(File.Exists(Path.Combine(run, "training-state.bin")));
         var stoppedAt = int.Parse(System.Text.RegularExpressions.Regex.Match(printed, @"Stopped at step (\d+)").Groups[1].Value);
 
-        var resumed = Processes.Rlrig(Repo.Root, Limit, "train", "diffuser", "--steps", (stoppedAt + 2).ToString(), "--batch", "2", "--out", run, "--resume");
+        // No --batch, --text-conv or --grounding: the run folder supplies them (the defaults differ), or the resume would be
+        // refused as another architecture.
+        var resumed = Processes.Rlrig(Repo.Root, Limit, "train", "diffuser", "--steps", (stoppedAt + 2).ToString(), "--out", run, "--resume");
         Assert.True(resumed.ExitCode == 0, resumed.ToString());
         Assert.Contains($"from step {stoppedAt} ", resumed.StdErr);
         Assert.Contains($"Finished at step {stoppedAt + 2}", resumed.StdOut);
+        Assert.Contains("(batch 2)", resumed.StdErr);
+        Assert.DoesNotContain("grounding", resumed.StdErr);  // the progress line shows the grounding loss only when it is on
     }
 
     [Fact]

@@ -85,6 +85,25 @@ public sealed class TrainerTests : TorchTestBase
     }
 
     [Fact]
+    public void ReadRunGivesTheArchitectureOptionsAndStepARunWasSavedWith()
+    {
+        var dir = TempDir();
+        var config = TinyConfig() with { TextConvWidth = 2, MaskPadding = true };
+        var options = Quick(dir, 10) with { BatchSize = 3, GroundingWeight = 0.5, LearningRate = 2e-4 };
+        using (var trainer = new DiffuserTrainer(config, options))
+        {
+            trainer.TrainStep(new SyntheticSquaresDataset(16));
+            trainer.SaveCheckpoint();
+        }
+        var run = DiffuserTrainer.ReadRun(dir);
+        Assert.Equal(config, run.Config);
+        Assert.Equal(options, run.Options);
+        Assert.Equal(1, run.Step);
+        var missing = Assert.Throws<DiffuserCheckpointException>(() => DiffuserTrainer.ReadRun(TempDir()));
+        Assert.Contains("nothing to resume", missing.Message);
+    }
+
+    [Fact]
     public void ResumeContinuesBitExactly()
     {
         const int k = 3;
