@@ -117,7 +117,8 @@ public sealed class DiffuserTrainer : IDisposable
         Model.train();
         // 1. Data, with null-prompt dropout for classifier-free guidance.
         var grounded = Options.GroundingWeight > 0 ? data as IGroundedImageTextDataset : null;
-        Tensor images, regions = empty(0);
+        Tensor images;
+        Tensor? regions = null;
         IReadOnlyList<string> prompts;
         if (grounded is null) (images, prompts) = data.NextBatch(Options.BatchSize, dataGenerator);
         else (images, prompts, regions) = grounded.NextGroundedBatch(Options.BatchSize, dataGenerator, Config.MaxPromptTokens);
@@ -133,15 +134,20 @@ public sealed class DiffuserTrainer : IDisposable
         var target = Config.PredictionType == PredictionType.Epsilon ? noise : schedule.Velocity(images, noise, t);
         // 3. Loss, backward, clip, step.
         var attention = new List<Tensor>();
-        Tensor diffusion, loss, grounding;
+        Tensor diffusion, loss;
+        Tensor? grounding = null;
         try
         {
-            using (grounded is null ? null : Model.RecordCrossAttention(attention))
+            using (regions is null ? null : Model.RecordCrossAttention(attention))
                 diffusion = Loss(Model.call(noisy, t, tokens), target, t);
-            // A dropped prompt has no words to ground.
-            var kept = tensor(conditioned.Select(p => p.Length > 0 ? 1f : 0f).ToArray()).view(-1, 1, 1, 1);
-            grounding = grounded is null ? zeros(1) : GroundingLoss(attention, regions * kept);
-            loss = grounded is null ? diffusion : diffusion + Options.GroundingWeight * grounding;
+            loss = diffusion;
+            if (regions is not null)
+            {
+                // A dropped prompt has no words to ground.
+                var kept = tensor(conditioned.Select(p => p.Length > 0 ? 1f : 0f).ToArray()).view(-1, 1, 1, 1);
+                grounding = GroundingLoss(attention, regions * kept);
+                loss = diffusion + Options.GroundingWeight * grounding;
+            }
             optimizer.zero_grad();
             loss.backward();
         }
@@ -158,7 +164,7 @@ public sealed class DiffuserTrainer : IDisposable
         UpdateEma();
         Step++;
         return new TrainProgress(Step, Options.TotalSteps, diffusion.ToSingle(), lr, gradNorm, 0, TimeSpan.Zero, null,
-            grounded is null ? double.NaN : grounding.ToSingle());
+            grounding?.ToSingle() ?? double.NaN);
     }
 
     /// <summary>

@@ -22,10 +22,7 @@ public sealed class MemoryFlatnessTests : TorchTestBase
     public void GroundedTrainingMemoryStaysFlat()
     {
         // The grounding loss records attention weights outside every dispose scope; the trainer must free them each step.
-        var config = TinyConfig(RlRig.World.WorldVocabulary.Words) with
-        {
-            ImageSize = 32, CrossAttentionResolutions = [16, 8], SelfAttentionResolutions = [8], MaxPromptTokens = 32,
-        };
+        var config = TinyShapesWorldConfig();
         var data = new RlRig.World.ShapesWorldDataset(new RlRig.World.WorldOptions(), []);
         var result = DiffuserBenchmarks.MemoryFlatness(steps: 200, batchSize: 8, warmupSteps: 20, config: config, data: data, groundingWeight: 0.05);
         Assert.True(result.GrowthBytes < 40L << 20, $"RSS grew {result.GrowthBytes >> 20} MB: {result.RssAfterWarmupBytes >> 20} -> {result.RssEndBytes >> 20} MB");

@@ -21,6 +21,12 @@ public abstract class TorchTestBase
         MaxPromptTokens = 12,
     };
 
+    /// <summary><see cref="TinyConfig"/> over the shapes world's words and 32x32 canvas, attending to the prompt at 16x16 and 8x8.</summary>
+    internal static DiffuserConfig TinyShapesWorldConfig() => TinyConfig(RlRig.World.WorldVocabulary.Words) with
+    {
+        ImageSize = 32, CrossAttentionResolutions = [16, 8], SelfAttentionResolutions = [8], MaxPromptTokens = 32,
+    };
+
     internal static string TempDir()
     {
         var dir = Path.Combine(Path.GetTempPath(), "rlrig-diffusion-tests", Guid.NewGuid().ToString("N"));

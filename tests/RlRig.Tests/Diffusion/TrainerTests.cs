@@ -67,10 +67,7 @@ public sealed class TrainerTests : TorchTestBase
     [Fact]
     public void GroundingMovesTheAttentionOntoTheObjectsOfTheShapesWorld()
     {
-        var config = TinyConfig(RlRig.World.WorldVocabulary.Words) with
-        {
-            ImageSize = 32, CrossAttentionResolutions = [16, 8], SelfAttentionResolutions = [8], MaxPromptTokens = 32,
-        };
+        var config = TinyShapesWorldConfig();
         var data = new RlRig.World.ShapesWorldDataset(new RlRig.World.WorldOptions(), []);
         using var trainer = new DiffuserTrainer(config, Quick(TempDir(), 80) with { GroundingWeight = 1.0, WarmupSteps = 5 });
         var reports = Enumerable.Range(0, 80).Select(_ => trainer.TrainStep(data)).ToList();
