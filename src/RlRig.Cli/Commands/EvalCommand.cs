@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using RlRig.Diffusion;
@@ -17,15 +18,16 @@ public static class EvalCommand
     {
         var checkpoint = new Option<FileInfo>("--checkpoint") { Description = "Diffuser checkpoint.", DefaultValueFactory = _ => new FileInfo(ShapesWorldAssets.DiffuserCheckpoint) };
         var seeds = new Option<string>("--seeds") { Description = "Comma-separated sampling seeds.", DefaultValueFactory = _ => "0,1,2" };
-        var steps = new Option<int>("--sampling-steps") { Description = "DDIM steps.", DefaultValueFactory = _ => 20 };
-        var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale.", DefaultValueFactory = _ => 3.0 };
+        var steps = new Option<int>("--sampling-steps") { Description = "DDIM steps.", DefaultValueFactory = _ => ShapesWorldDiffuser.SamplingSteps };
+        var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale.", DefaultValueFactory = _ => ShapesWorldDiffuser.GuidanceScale };
+        var eta = new Option<double>("--eta") { Description = "DDIM eta: 0 deterministic, 1 DDPM's ancestral noise.", DefaultValueFactory = _ => ShapesWorldDiffuser.Eta };
         var limit = new Option<int>("--prompts") { Description = "Use only the first N prompts (0 = all).", DefaultValueFactory = _ => 0 };
         var evalSet = new Option<FileInfo>("--eval-set") { Description = "Evaluation prompts.", DefaultValueFactory = _ => new FileInfo(EvaluationSet.RelativePath) };
         var output = new Option<FileInfo?>("--out") { Description = "Write the full report (every image's verdict) as JSON." };
         var manifest = new Option<bool>("--update-manifest") { Description = "Record the figures in the checkpoint's manifest." };
         var command = new Command("diffuser", "Generate every evaluation prompt with each seed, read the images with the judge, and report object and relation accuracy, SG-IoU, Entity-IoU and Relation-IoU.")
         {
-            checkpoint, seeds, steps, guidance, limit, evalSet, output, manifest,
+            checkpoint, seeds, steps, guidance, eta, limit, evalSet, output, manifest,
         };
         command.SetAction(result =>
         {
@@ -39,7 +41,7 @@ public static class EvalCommand
                 using var model = DiffuserCheckpoint.Load(result.GetValue(checkpoint)!.FullName);
                 var judge = new ShapesJudge(new WorldOptions { CanvasSize = model.Config.ImageSize });
                 var report = DiffuserEvaluation.Evaluate(model.CreatePipeline(), prompts, seedList, judge, result.GetValue(steps), result.GetValue(guidance),
-                    progress: new Progress<int>(n => Console.Error.Write($"\r{n}/{prompts.Count * seedList.Count} images judged")));
+                    result.GetValue(eta), progress: new Progress<int>(n => Console.Error.Write($"\r{n}/{prompts.Count * seedList.Count} images judged")));
                 Console.Error.WriteLine();
                 Print(report);
                 if (result.GetValue(output) is { } file)
@@ -81,6 +83,7 @@ public static class Manifest
         var path = DiffuserCheckpoint.ManifestPath(checkpointPath);
         var manifest = File.Exists(path) ? JsonNode.Parse(File.ReadAllText(path))!.AsObject() : new JsonObject();
         manifest[key] = value;
-        AtomicFile.WriteAllText(path, manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        // Relaxed escaping: the manifest is read by people, and the default encoder writes an apostrophe as \u0027.
+        AtomicFile.WriteAllText(path, manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
     }
 }

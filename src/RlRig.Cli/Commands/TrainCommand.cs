@@ -14,7 +14,7 @@ public static class TrainCommand
     static Command Diffuser()
     {
         var defaults = new DiffuserTrainerOptions();
-        var steps = new Option<int>("--steps") { Description = "Optimizer steps.", DefaultValueFactory = _ => defaults.TotalSteps };
+        var steps = new Option<int>("--steps") { Description = "Optimizer steps.", DefaultValueFactory = _ => ShapesWorldDiffuser.TrainingSteps };
         var batch = new Option<int>("--batch") { Description = "Images per step.", DefaultValueFactory = _ => defaults.BatchSize };
         var seed = new Option<long>("--seed") { Description = "Seed of weights, data and noise.", DefaultValueFactory = _ => 0 };
         var output = new Option<DirectoryInfo>("--out") { Description = "Run folder (checkpoint, training state, TensorBoard events).", DefaultValueFactory = _ => new DirectoryInfo(defaults.OutputDir) };

@@ -10,7 +10,7 @@ public sealed record RssSample(int Step, long RssBytes);
 public sealed record TrainingBenchmarkResult(int BatchSize, int ImageSize, int MeasuredSteps, double StepsPerSecond, double SecondsPerStep, long ParameterCount, int Threads, long PeakRssBytes);
 
 /// <summary>Sampling speed: DDIM steps with classifier-free guidance (one doubled batch per step).</summary>
-public sealed record SamplingBenchmarkResult(int BatchSize, int ImageSize, int NumInferenceSteps, double GuidanceScale, int Images, double ImagesPerSecond, int Threads, long PeakRssBytes);
+public sealed record SamplingBenchmarkResult(int BatchSize, int ImageSize, int NumInferenceSteps, double GuidanceScale, double Eta, int Images, double ImagesPerSecond, int Threads, long PeakRssBytes);
 
 /// <summary>Resident memory over a training run: flat means <see cref="RssEndBytes"/> ≈ <see cref="RssAfterWarmupBytes"/>.</summary>
 /// <param name="RssBeforeBytes">Before the first step (model and optimizer built).</param>
@@ -47,19 +47,19 @@ public static class DiffuserBenchmarks
     }
 
     /// <summary>Images per second of <see cref="DiffusionPipeline.Generate"/> (random weights: speed does not depend on them).</summary>
-    public static SamplingBenchmarkResult SamplingThroughput(DiffuserConfig? config = null, int batchSize = 16, int numInferenceSteps = 20, double guidanceScale = 3.0, int batches = 2)
+    public static SamplingBenchmarkResult SamplingThroughput(DiffuserConfig? config = null, int batchSize = 16, int numInferenceSteps = 20, double guidanceScale = 3.0, double eta = 0.0, int batches = 2)
     {
         config ??= DefaultConfig();
         using var model = new TextToImageDiffuser(config);
         var pipeline = new DiffusionPipeline(model);
         using var generator = new Generator(0, CPU);
         var prompts = Enumerable.Repeat("red square left of blue square", batchSize).ToList();
-        using (pipeline.Generate(prompts, numInferenceSteps, guidanceScale, generator: generator, batchSize: batchSize)) { }  // warm-up
+        using (pipeline.Generate(prompts, numInferenceSteps, guidanceScale, eta, generator, batchSize)) { }  // warm-up
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < batches; i++)
-            using (pipeline.Generate(prompts, numInferenceSteps, guidanceScale, generator: generator, batchSize: batchSize)) { }
+            using (pipeline.Generate(prompts, numInferenceSteps, guidanceScale, eta, generator, batchSize)) { }
         var images = batches * batchSize;
-        return new SamplingBenchmarkResult(batchSize, config.ImageSize, numInferenceSteps, guidanceScale, images, images / clock.Elapsed.TotalSeconds,
+        return new SamplingBenchmarkResult(batchSize, config.ImageSize, numInferenceSteps, guidanceScale, eta, images, images / clock.Elapsed.TotalSeconds,
             get_num_threads(), ProcessMemory.PeakRssBytes());
     }
 

@@ -24,6 +24,7 @@ public sealed record DiffuserQualityReport(
     IReadOnlyList<int> Seeds,
     int NumInferenceSteps,
     double GuidanceScale,
+    double Eta,
     IReadOnlyList<ImageVerdict> Images);
 
 /// <summary>
@@ -35,15 +36,18 @@ public sealed record DiffuserQualityReport(
 /// </summary>
 public static class DiffuserEvaluation
 {
+    /// <summary>Scores every (prompt, seed) image. The sampler defaults are the world's (<see cref="ShapesWorldDiffuser"/>);
+    /// with eta &gt; 0 an image also depends on <paramref name="batchSize"/>, since each batch draws its step noise in turn.</summary>
     public static DiffuserQualityReport Evaluate(DiffusionPipeline pipeline, IReadOnlyList<SceneGraph> prompts, IReadOnlyList<int> seeds,
-        ShapesJudge judge, int numInferenceSteps = 20, double guidanceScale = 3.0, int batchSize = 50, IProgress<int>? progress = null)
+        ShapesJudge judge, int numInferenceSteps = ShapesWorldDiffuser.SamplingSteps, double guidanceScale = ShapesWorldDiffuser.GuidanceScale,
+        double eta = ShapesWorldDiffuser.Eta, int batchSize = 50, IProgress<int>? progress = null)
     {
         var verdicts = new List<ImageVerdict>();
         var texts = prompts.Select(p => p.ToPromptText()).ToList();
         foreach (var seed in seeds)
         {
             using var generator = new Generator((ulong)seed, CPU);
-            using var result = pipeline.Generate(texts, numInferenceSteps, guidanceScale, generator: generator, batchSize: batchSize);
+            using var result = pipeline.Generate(texts, numInferenceSteps, guidanceScale, eta, generator, batchSize);
             using var unit = ((result.Images.clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).contiguous(); // (N, H, W, 3) in [0, 1]
             var pixels = unit.data<float>().ToArray();
             var perImage = pixels.Length / prompts.Count;
@@ -57,7 +61,7 @@ public static class DiffuserEvaluation
         var byCount = verdicts.Select((v, i) => (v, prompts[i % prompts.Count].Relations.Count))
             .GroupBy(x => x.Count).OrderBy(g => g.Key).ToDictionary(g => g.Key, g => Figures(g.Select(x => x.v).ToList()));
         return new DiffuserQualityReport(Figures(verdicts), byCount, EvaluationSet.ChanceRelationAccuracy(prompts, judge.World, seed: 7),
-            seeds, numInferenceSteps, guidanceScale, verdicts);
+            seeds, numInferenceSteps, guidanceScale, eta, verdicts);
     }
 
     /// <summary>SG-IoU, Entity-IoU and Relation-IoU with item texts as labels, the judged triples limited to the prompt's objects and predicates.</summary>

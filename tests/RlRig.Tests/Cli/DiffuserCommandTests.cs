@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using RlRig.Tests.Support;
+using RlRig.World;
 
 namespace RlRig.Tests.Cli;
 
@@ -81,6 +82,7 @@ public sealed class DiffuserCommandTests : IDisposable
         Assert.Contains("Relation accuracy of random placement (chance", result.StdOut);
         var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(report)).RootElement;
         Assert.Equal(3, json.GetProperty("Images").GetArrayLength());
+        Assert.Equal(ShapesWorldDiffuser.Eta, json.GetProperty("Eta").GetDouble());
     }
 
     [Fact]

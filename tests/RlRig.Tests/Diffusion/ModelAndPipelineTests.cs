@@ -168,6 +168,27 @@ public sealed class ModelAndPipelineTests : TorchTestBase
     }
 
     [Fact]
+    public void StochasticGuidedGenerationIsReproducibleFromItsSeed()
+    {
+        random.manual_seed(4);
+        using var model = new TextToImageDiffuser(TinyConfig());
+        RandomizeOutputLayer(model);
+        var pipeline = new DiffusionPipeline(model);
+        string[] prompts = ["red square left of blue square", "blue square above red square", "red square below blue square"];
+        Tensor Sample(ulong seed)
+        {
+            using var g = new Generator(seed, CPU);
+            using var result = pipeline.Generate(prompts, 5, guidanceScale: 3.0, eta: 1.0, generator: g, batchSize: 2);
+            return result.Images.clone();
+        }
+        using var a = Sample(8);
+        using var b = Sample(8);
+        using var c = Sample(9);
+        Assert.True(a.eq(b).all().ToBoolean());
+        Assert.False(a.eq(c).all().ToBoolean());
+    }
+
+    [Fact]
     public void EditRunsTheTailOfTheGridFromTheNoisedInput()
     {
         using var model = new TextToImageDiffuser(TinyConfig());
