@@ -47,6 +47,8 @@ static class CommandErrors
     {
         if (e is not ArgumentException argument || argument.ParamName is null) return e.Message;
         var text = e.Message.Split(" (Parameter '")[0];
+        // "must be >= 0" alone does not say what must be: name the parameter unless the sentence already does.
+        if (!text.Contains(argument.ParamName, StringComparison.OrdinalIgnoreCase)) text = $"{argument.ParamName}: {text}";
         return e is ArgumentOutOfRangeException { ActualValue: { } value } ? $"{text} (got {value})" : text;
     }
 }

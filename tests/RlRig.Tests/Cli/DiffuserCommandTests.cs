@@ -86,6 +86,15 @@ public sealed class DiffuserCommandTests : IDisposable
     }
 
     [Fact]
+    public void Eval_with_a_negative_eta_names_the_option()
+    {
+        var result = Processes.Rlrig(Repo.Root, Limit, "eval", "diffuser", "--eta", "-1", "--prompts", "3", "--seeds", "0");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("eta: must be >= 0 (got -1)", result.StdErr);
+        Assert.DoesNotContain("   at ", result.StdErr);
+    }
+
+    [Fact]
     public void Eval_of_a_damaged_checkpoint_names_the_file()
     {
         var broken = temp.File("broken.ckpt");
