@@ -27,13 +27,14 @@ public static class TrainCommand
         var recipe = ShapesWorldDiffuser.Config(new WorldOptions());
         var mask = new Option<bool>("--mask-padding") { Description = "Attention ignores the prompt's padding tokens (--mask-padding false: it does not).", DefaultValueFactory = _ => recipe.MaskPadding };
         var textConv = new Option<int>("--text-conv") { Description = "Width in words of the text encoder's causal convolution (0 = none).", DefaultValueFactory = _ => recipe.TextConvWidth };
+        var textLayers = new Option<int>("--text-layers") { Description = "Transformer layers of the text encoder.", DefaultValueFactory = _ => recipe.TextLayers };
         var pooled = new Option<bool>("--pooled-text") { Description = "Add the prompt's mean encoding to the timestep embedding.", DefaultValueFactory = _ => recipe.PooledText };
         var cross = new Option<int[]>("--cross-attention") { Description = "Image sides at which the U-Net attends to the prompt, e.g. 32 16 8 4.", DefaultValueFactory = _ => [.. recipe.CrossAttentionResolutions], AllowMultipleArgumentsPerToken = true };
         var grounding = new Option<double>("--grounding") { Description = "Weight of the grounding loss on the U-Net's attention to the prompt (0 = none).", DefaultValueFactory = _ => ShapesWorldDiffuser.GroundingWeight };
         var evalSet = new Option<FileInfo>("--eval-set") { Description = "Evaluation prompts excluded from training.", DefaultValueFactory = _ => new FileInfo(EvaluationSet.RelativePath) };
         var command = new Command("diffuser", "Train the shapes world's Diffuser (DDPM objective, EMA, CFG dropout). Ctrl+C or SIGTERM saves a checkpoint and stops; --resume continues.")
         {
-            steps, batch, seed, output, resume, every, threads, lr, minSnr, prediction, mask, textConv, pooled, cross, grounding, evalSet,
+            steps, batch, seed, output, resume, every, threads, lr, minSnr, prediction, mask, textConv, textLayers, pooled, cross, grounding, evalSet,
         };
         command.SetAction((result, ct) =>
         {
@@ -66,6 +67,7 @@ public static class TrainCommand
                 PredictionType = Value(prediction, r => r.Config.PredictionType),
                 MaskPadding = Value(mask, r => r.Config.MaskPadding),
                 TextConvWidth = Value(textConv, r => r.Config.TextConvWidth),
+                TextLayers = Value(textLayers, r => r.Config.TextLayers),
                 PooledText = Value(pooled, r => r.Config.PooledText),
                 CrossAttentionResolutions = Value(cross, r => r.Config.CrossAttentionResolutions.ToArray()),
             }, result.GetValue(evalSet)!, ct);

@@ -178,37 +178,66 @@ public sealed class DiffuserCheckpoint : IDisposable
         });
     }
 
+    /// <summary>Reads and checks a file's header and payload, and the payload's hash.</summary>
     internal static (JsonObject Header, byte[] Payload) ReadFile(string path, string magic)
     {
+        using var stream = OpenFile(path);
+        var layout = ReadLayout(path, magic, stream);
+        var payload = new byte[layout.PayloadLength];
+        stream.ReadExactly(payload);
+        if (!SHA256.HashData(payload).AsSpan().SequenceEqual(layout.Hash))
+            throw new DiffuserCheckpointException($"checkpoint {path} is damaged: the weights' SHA-256 does not match the header");
+        return (layout.Header, payload);
+    }
+
+    /// <summary>
+    /// Reads and checks a file's header alone: what it says about the run, without reading (or hashing) tens of MB of
+    /// weights that a caller about to load them with <see cref="ReadFile"/> would read again.
+    /// </summary>
+    internal static JsonObject ReadHeader(string path, string magic)
+    {
+        using var stream = OpenFile(path);
+        return ReadLayout(path, magic, stream).Header;
+    }
+
+    static FileStream OpenFile(string path)
+    {
         if (!File.Exists(path)) throw new DiffuserCheckpointException($"checkpoint {path} does not exist");
-        var bytes = File.ReadAllBytes(path);
+        return File.OpenRead(path);
+    }
+
+    sealed record Layout(JsonObject Header, long PayloadLength, byte[] Hash);
+
+    // Leaves the stream at the payload's first byte.
+    static Layout ReadLayout(string path, string magic, FileStream stream)
+    {
+        var length = stream.Length;
         var kind = magic == InferenceMagic ? "an inference checkpoint" : "a training state";
         DiffuserCheckpointException Truncated(string detail) =>
-            new($"checkpoint {path} is truncated ({bytes.Length} bytes): {detail}; the write was interrupted or the copy is incomplete");
-        if (bytes.Length < 12) throw Truncated("shorter than the header");
-        var found = Encoding.ASCII.GetString(bytes, 0, 8);
+            new($"checkpoint {path} is truncated ({length} bytes): {detail}; the write was interrupted or the copy is incomplete");
+        if (length < 12) throw Truncated("shorter than the header");
+        using var r = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
+        var found = Encoding.ASCII.GetString(r.ReadBytes(8));
         if (found != magic)
             throw new DiffuserCheckpointException($"checkpoint {path} is not {kind} (starts with \"{Sanitize(found)}\", expected \"{magic}\")");
-        var jsonLength = BitConverter.ToInt32(bytes, 8);
-        if (jsonLength < 0 || 12L + jsonLength + 8 + 32 > bytes.Length) throw Truncated($"the header needs {12L + jsonLength + 40} bytes");
+        var jsonLength = r.ReadInt32();
+        if (jsonLength < 0 || 12L + jsonLength + 8 + 32 > length) throw Truncated($"the header needs {12L + jsonLength + 40} bytes");
         JsonObject header;
-        try { header = JsonNode.Parse(Encoding.UTF8.GetString(bytes, 12, jsonLength))!.AsObject(); }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException)
+        try { header = JsonNode.Parse(Encoding.UTF8.GetString(r.ReadBytes(jsonLength)))!.AsObject(); }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or DecoderFallbackException)
         {
             throw new DiffuserCheckpointException($"checkpoint {path} has a damaged header: {e.Message}", e);
         }
-        var at = 12 + jsonLength;
-        var payloadLength = BitConverter.ToInt64(bytes, at);
-        var hash = bytes.AsSpan(at + 8, 32);
-        var start = at + 40;
-        if (payloadLength < 0 || start + payloadLength > bytes.Length)
-            throw Truncated($"the header promises {payloadLength} bytes of weights, only {bytes.Length - start} are there");
-        if (start + payloadLength != bytes.Length)
-            throw new DiffuserCheckpointException($"checkpoint {path} has {bytes.Length - start - payloadLength} unexpected bytes after its weights");
-        var payload = bytes.AsSpan(start, (int)payloadLength).ToArray();
-        if (!SHA256.HashData(payload).AsSpan().SequenceEqual(hash))
-            throw new DiffuserCheckpointException($"checkpoint {path} is damaged: the weights' SHA-256 does not match the header");
-        return (header, payload);
+        var payloadLength = r.ReadInt64();
+        var hash = r.ReadBytes(32);
+        var start = 12L + jsonLength + 40;
+        if (payloadLength < 0 || start + payloadLength > length)
+            throw Truncated($"the header promises {payloadLength} bytes of weights, only {length - start} are there");
+        if (start + payloadLength != length)
+            throw new DiffuserCheckpointException($"checkpoint {path} has {length - start - payloadLength} unexpected bytes after its weights");
+        if (payloadLength > Array.MaxLength)
+            throw new DiffuserCheckpointException($"checkpoint {path} promises {payloadLength} bytes of weights, more than this reader can hold");
+        return new Layout(header, payloadLength, hash);
     }
 
     static string Sanitize(string s) => new(s.Select(c => char.IsControl(c) || c > 126 ? '?' : c).ToArray());

@@ -270,7 +270,8 @@ public sealed class DiffuserTrainer : IDisposable
     /// <exception cref="DiffuserCheckpointException">There is no training state, or it is damaged.</exception>
     public static DiffuserRun ReadRun(string outputDir)
     {
-        var (path, header, _) = ReadTrainingState(outputDir);
+        var path = RequireTrainingState(outputDir);
+        var header = DiffuserCheckpoint.ReadHeader(path, DiffuserCheckpoint.TrainingMagic);
         try
         {
             var options = DiffuserTrainerOptions.FromJson(header["options"]!.ToJsonString());
@@ -282,18 +283,18 @@ public sealed class DiffuserTrainer : IDisposable
         }
     }
 
-    static (string Path, JsonObject Header, byte[] Payload) ReadTrainingState(string outputDir)
+    static string RequireTrainingState(string outputDir)
     {
         var path = TrainingStatePath(outputDir);
         if (!File.Exists(path))
             throw new DiffuserCheckpointException($"nothing to resume: {path} does not exist (train without Resume first, or point OutputDir at the run folder)");
-        var (header, payload) = DiffuserCheckpoint.ReadFile(path, DiffuserCheckpoint.TrainingMagic);
-        return (path, header, payload);
+        return path;
     }
 
     void LoadTrainingState()
     {
-        var (path, header, payload) = ReadTrainingState(Options.OutputDir);
+        var path = RequireTrainingState(Options.OutputDir);
+        var (header, payload) = DiffuserCheckpoint.ReadFile(path, DiffuserCheckpoint.TrainingMagic);
         DiffuserCheckpoint.RequireSameConfig(path, DiffuserCheckpoint.ConfigFrom(path, header), Config);
         using var r = new BinaryReader(new MemoryStream(payload));
         DiffuserCheckpoint.LoadWeights(path, Model, r, "weights");

@@ -22,7 +22,7 @@ public sealed class DiffuserCommandTests : IDisposable
         // A process started from a background job inherits SIGINT as ignored (POSIX), and .NET then leaves it ignored,
         // as a shell would: `env --default-signal` gives the child the terminal's default, whoever runs the tests.
         var info = new ProcessStartInfo("env") { WorkingDirectory = Repo.Root, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "--default-signal=INT", "dotnet", Path.Combine(AppContext.BaseDirectory, "rlrig.dll"), "train", "diffuser", "--steps", "5000", "--batch", "2", "--out", run, "--checkpoint-every", "0", "--text-conv", "0", "--grounding", "0" })
+        foreach (var a in new[] { "--default-signal=INT", "dotnet", Path.Combine(AppContext.BaseDirectory, "rlrig.dll"), "train", "diffuser", "--steps", "5000", "--batch", "2", "--out", run, "--checkpoint-every", "0", "--text-conv", "0", "--text-layers", "1", "--grounding", "0" })
             info.ArgumentList.Add(a);
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
@@ -54,7 +54,7 @@ public sealed class DiffuserCommandTests : IDisposable
         Assert.True(File.Exists(Path.Combine(run, "training-state.bin")));
         var stoppedAt = int.Parse(System.Text.RegularExpressions.Regex.Match(printed, @"Stopped at step (\d+)").Groups[1].Value);
 
-        // No --batch, --text-conv or --grounding: the run folder supplies them (the defaults differ), or the resume would be
+        // No --batch, --text-conv, --text-layers or --grounding: the run folder supplies them (the defaults differ), or the resume would be
         // refused as another architecture.
         var resumed = Processes.Rlrig(Repo.Root, Limit, "train", "diffuser", "--steps", (stoppedAt + 2).ToString(), "--out", run, "--resume");
         Assert.True(resumed.ExitCode == 0, resumed.ToString());

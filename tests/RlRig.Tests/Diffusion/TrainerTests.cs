@@ -98,6 +98,19 @@ public sealed class TrainerTests : TorchTestBase
         Assert.Equal(1, run.Step);
         var missing = Assert.Throws<DiffuserCheckpointException>(() => DiffuserTrainer.ReadRun(TempDir()));
         Assert.Contains("nothing to resume", missing.Message);
+
+        // ReadRun reads the header alone; the weights are read, and their hash checked, once, by the resuming trainer.
+        var path = DiffuserTrainer.TrainingStatePath(dir);
+        var bytes = File.ReadAllBytes(path);
+        bytes[^1] ^= 0xFF;
+        File.WriteAllBytes(path, bytes);
+        Assert.Equal(1, DiffuserTrainer.ReadRun(dir).Step);
+        var damaged = Assert.Throws<DiffuserCheckpointException>(() => new DiffuserTrainer(config, options with { Resume = true }));
+        Assert.Contains("damaged", damaged.Message);
+        Assert.Contains(path, damaged.Message);
+        File.WriteAllBytes(path, bytes[..^1]);
+        var truncated = Assert.Throws<DiffuserCheckpointException>(() => DiffuserTrainer.ReadRun(dir));
+        Assert.Contains("truncated", truncated.Message);
     }
 
     [Fact]
