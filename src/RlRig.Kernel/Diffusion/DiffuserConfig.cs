@@ -96,7 +96,7 @@ public sealed record DiffuserConfig
             foreach (var r in list)
                 Require(levels.Contains(r), name, $"attention at {r}x{r}, but the U-Net only has {string.Join(", ", levels.Select(l => $"{l}x{l}"))}");
         Require(TextDim > 0 && TextHeads > 0 && TextDim % TextHeads == 0, nameof(TextHeads), $"{TextHeads} heads must divide TextDim = {TextDim}");
-        Require(TextLayers >= 1, nameof(TextLayers), "use at least 1 layer");
+        Require(TextLayers >= 1, nameof(TextLayers), $"{TextLayers} must be at least 1 (the default is 2)");
         Require(TextConvWidth >= 0 && TextConvWidth <= MaxPromptTokens, nameof(TextConvWidth), $"{TextConvWidth} must be 0 (none) to MaxPromptTokens = {MaxPromptTokens} words, e.g. 3");
         Require(TimeEmbeddingDim > 0 && Channels[0] % 2 == 0, nameof(TimeEmbeddingDim), "must be positive, and Channels[0] even (sinusoid width)");
         Require(Vocabulary.Count > 0, nameof(Vocabulary), "give the world's words (colours, sizes, shapes, relation words, \";\")");

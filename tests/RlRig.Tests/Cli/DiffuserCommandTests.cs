@@ -95,6 +95,17 @@ public sealed class DiffuserCommandTests : IDisposable
     }
 
     [Fact]
+    public void Train_with_no_text_layers_names_the_field_and_writes_nothing()
+    {
+        var run = temp.File("no-layers");
+        var result = Processes.Rlrig(Repo.Root, Limit, "train", "diffuser", "--steps", "2", "--text-layers", "0", "--out", run);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("TextLayers: 0 must be at least 1", result.StdErr);
+        Assert.DoesNotContain("   at ", result.StdErr);
+        Assert.False(Directory.Exists(run));
+    }
+
+    [Fact]
     public void Eval_of_a_damaged_checkpoint_names_the_file()
     {
         var broken = temp.File("broken.ckpt");
