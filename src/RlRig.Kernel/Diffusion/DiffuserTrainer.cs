@@ -267,7 +267,7 @@ public sealed class DiffuserTrainer : IDisposable
 
     /// <summary>What the training state in <paramref name="outputDir"/> says about its run: the architecture, the options
     /// it was started with, and the step it reached. A resumed run should continue with these.</summary>
-    /// <exception cref="DiffuserCheckpointException">There is no training state, or it is damaged.</exception>
+    /// <exception cref="DiffuserCheckpointException">There is no training state, or it is truncated or its header is damaged (the weights are checked when a trainer resumes from it).</exception>
     public static DiffuserRun ReadRun(string outputDir)
     {
         var path = RequireTrainingState(outputDir);
