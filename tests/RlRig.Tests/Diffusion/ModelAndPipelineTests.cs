@@ -122,9 +122,7 @@ public sealed class ModelAndPipelineTests : TorchTestBase
     [Fact]
     public void GenerateIsSeededInRangeAndIndependentOfBatchSize()
     {
-        random.manual_seed(1);
-        using var model = new TextToImageDiffuser(TinyConfig());
-        RandomizeOutputLayer(model);
+        using var model = RandomizedTinyModel(seed: 1);
         var pipeline = new DiffusionPipeline(model);
         string[] prompts = ["red square left of blue square", "green square above yellow square", "blue square below red square"];
         GenerationResult Run(int batch) { using var g = new Generator(11, CPU); return pipeline.Generate(prompts, 5, 2.0, generator: g, batchSize: batch, returnTrajectory: true); }
@@ -147,9 +145,7 @@ public sealed class ModelAndPipelineTests : TorchTestBase
     [Fact]
     public void StochasticGenerationRecordsLogProbsThatTheSamplerReproduces()
     {
-        random.manual_seed(2);
-        using var model = new TextToImageDiffuser(TinyConfig());
-        RandomizeOutputLayer(model);
+        using var model = RandomizedTinyModel(seed: 2);
         var pipeline = new DiffusionPipeline(model);
         using var g = new Generator(5, CPU);
         using var result = pipeline.Generate(["red square left of blue square", "blue square above red square"], 4, guidanceScale: 1.0, eta: 1.0, generator: g, returnTrajectory: true);
@@ -170,9 +166,7 @@ public sealed class ModelAndPipelineTests : TorchTestBase
     [Fact]
     public void StochasticGuidedGenerationIsReproducibleFromItsSeed()
     {
-        random.manual_seed(4);
-        using var model = new TextToImageDiffuser(TinyConfig());
-        RandomizeOutputLayer(model);
+        using var model = RandomizedTinyModel(seed: 4);
         var pipeline = new DiffusionPipeline(model);
         string[] prompts = ["red square left of blue square", "blue square above red square", "red square below blue square"];
         Tensor Sample(ulong seed)
@@ -203,11 +197,14 @@ public sealed class ModelAndPipelineTests : TorchTestBase
         Assert.Throws<PromptTokenizerException>(() => pipeline.Generate(["purple square"]));
     }
 
-    // The untrained output layer is zero (the model predicts 0); random weights there make the chain depend on the model.
-    static void RandomizeOutputLayer(TextToImageDiffuser model)
+    // The untrained output layers are zero (the model predicts 0); random weights there make the chain depend on the model.
+    static TextToImageDiffuser RandomizedTinyModel(long seed)
     {
+        random.manual_seed(seed);
+        var model = new TextToImageDiffuser(TinyConfig());
         using var noGrad = no_grad();
         foreach (var (name, p) in model.named_parameters())
             if (name.Contains("conv_out") || name.Contains("proj_out")) p.normal_(0, 0.05);
+        return model;
     }
 }
