@@ -106,8 +106,8 @@ public static class BenchCommand
             var data = new ShapesWorldDataset(world, []);
             var training = DiffuserBenchmarks.TrainingThroughput(config, batchSize: 32, data: data, groundingWeight: ShapesWorldDiffuser.GroundingWeight);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"training: {training.StepsPerSecond:F3} steps/s at batch 32 ({training.SecondsPerStep:F3} s/step, {training.ParameterCount:N0} parameters, {training.Threads} threads)"));
-            var sampling = DiffuserBenchmarks.SamplingThroughput(config, batchSize: 16, numInferenceSteps: 20, ShapesWorldDiffuser.GuidanceScale, ShapesWorldDiffuser.Eta);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"sampling: {sampling.ImagesPerSecond:F2} images/s (20 DDIM steps, guidance {sampling.GuidanceScale}, eta {sampling.Eta}, batch 16)"));
+            var sampling = DiffuserBenchmarks.SamplingThroughput(config, batchSize: 16, ShapesWorldDiffuser.SamplingSteps, ShapesWorldDiffuser.GuidanceScale, ShapesWorldDiffuser.Eta);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"sampling: {sampling.ImagesPerSecond:F2} images/s ({sampling.NumInferenceSteps} DDIM steps, guidance {sampling.GuidanceScale}, eta {sampling.Eta}, batch 16)"));
             var flat = DiffuserBenchmarks.MemoryFlatness(result.GetValue(steps), batchSize: 32, config: config, data: data, groundingWeight: ShapesWorldDiffuser.GroundingWeight,
                 progress: new Progress<RssSample>(p => { if (p.Step % 100 == 0) Console.Error.Write($"\r  memory run: step {p.Step}, RSS {p.RssBytes / 1048576} MiB   "); }));
             Console.Error.WriteLine();
