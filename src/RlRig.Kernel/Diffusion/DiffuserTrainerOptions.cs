@@ -16,7 +16,7 @@ public sealed record DiffuserTrainerOptions
     public int BatchSize { get; init; } = 32;
 
     // ---- Optimizer (Adam) ----
-    /// <summary>Peak learning rate. Defaults to 1e-3 (2e-4 gave blurry blobs in the prior).</summary>
+    /// <summary>Peak learning rate. Defaults to 1e-3 (2e-4 gave blurry blobs in the prior); the shapes world trains with <c>ShapesWorldDiffuser.LearningRate</c>.</summary>
     public double LearningRate { get; init; } = 1e-3;
     /// <summary>Linear warm-up from 0 over this many steps. Defaults to 200.</summary>
     public int WarmupSteps { get; init; } = 200;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using RlRig.Diffusion;
 using RlRig.Tests.Support;
 using RlRig.World;
 
@@ -62,6 +63,8 @@ public sealed class DiffuserCommandTests : IDisposable
         Assert.Contains($"Finished at step {stoppedAt + 2}", resumed.StdOut);
         Assert.Contains("(batch 2)", resumed.StdErr);
         Assert.DoesNotContain("grounding", resumed.StdErr);  // the progress line shows the grounding loss only when it is on
+        // No --lr either time: the command starts runs at the world's learning rate, not the library's default.
+        Assert.Equal(ShapesWorldDiffuser.LearningRate, DiffuserTrainer.ReadRun(run).Options.LearningRate);
     }
 
     [Fact]
