@@ -78,7 +78,7 @@ public sealed record DiffuserTrainerOptions
         void Require(bool ok, string name, string how) { if (!ok) throw new ArgumentException($"DiffuserTrainerOptions.{name}: {how}", name); }
         Require(TotalSteps >= 1, nameof(TotalSteps), $"{TotalSteps} must be at least 1");
         Require(BatchSize >= 1, nameof(BatchSize), $"{BatchSize} must be at least 1 (32 is the tested default)");
-        Require(LearningRate > 0 && LearningRate < 1, nameof(LearningRate), $"{LearningRate} must be in (0, 1); 1e-3 is the default");
+        Require(LearningRate > 0 && LearningRate < 1, nameof(LearningRate), $"{LearningRate} must be in (0, 1) (Adam's peak rate; the library's default is 1e-3)");
         Require(WarmupSteps >= 0, nameof(WarmupSteps), $"{WarmupSteps} must be >= 0");
         Require(MinLearningRateRatio is >= 0 and <= 1, nameof(MinLearningRateRatio), $"{MinLearningRateRatio} must be in [0, 1]");
         Require(AdamBeta1 is >= 0 and < 1, nameof(AdamBeta1), $"{AdamBeta1} must be in [0, 1)");

@@ -97,13 +97,16 @@ public sealed class DiffuserCommandTests : IDisposable
         Assert.DoesNotContain("   at ", result.StdErr);
     }
 
-    [Fact]
-    public void Train_with_no_text_layers_names_the_field_and_writes_nothing()
+    [Theory]
+    [InlineData("--text-layers", "0", "TextLayers: 0 must be at least 1")]
+    [InlineData("--lr", "2", "LearningRate: 2 must be in (0, 1)")]
+    public void Train_with_an_invalid_option_names_the_field_and_writes_nothing(string option, string value, string message)
     {
-        var run = temp.File("no-layers");
-        var result = Processes.Rlrig(Repo.Root, Limit, "train", "diffuser", "--steps", "2", "--text-layers", "0", "--out", run);
+        var run = temp.File("invalid");
+        var result = Processes.Rlrig(Repo.Root, Limit, "train", "diffuser", "--steps", "2", option, value, "--out", run);
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains("TextLayers: 0 must be at least 1", result.StdErr);
+        Assert.Contains(message, result.StdErr);
+        Assert.DoesNotContain("is the default", result.StdErr);  // the library's defaults are not the command's
         Assert.DoesNotContain("   at ", result.StdErr);
         Assert.False(Directory.Exists(run));
     }
