@@ -43,6 +43,12 @@ public static class ShapesWorldDiffuser
     /// </summary>
     public const int TrainingSteps = 3400;
 
+    /// <summary>
+    /// The committed checkpoint's training options: the library's defaults with the world's steps, grounding weight and
+    /// learning rate. <c>rlrig train diffuser</c> takes its defaults from them and notebook 02 trains from them live.
+    /// </summary>
+    public static DiffuserTrainerOptions TrainerOptions => new() { TotalSteps = TrainingSteps, GroundingWeight = GroundingWeight, LearningRate = LearningRate };
+
     /// <summary>Sampling steps the world's figures are measured with (20, as the benchmark).</summary>
     public const int SamplingSteps = 20;
 
