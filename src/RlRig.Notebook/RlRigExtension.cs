@@ -1,8 +1,10 @@
 using Microsoft.DotNet.Interactive;
 using Microsoft.DotNet.Interactive.Formatting;
 using RlRig.LaionSg;
+using RlRig.Loop;
 using RlRig.Notebook.Charts;
 using RlRig.Notebook.Formatting;
+using RlRig.Notebook.Rendering;
 using RlRig.SceneGraphs;
 using RlRig.Torch;
 using SixLabors.ImageSharp;
@@ -54,6 +56,15 @@ public sealed class RlRigExtension : IKernelExtension
         Formatter.Register<AnnotatedImage>((value, writer) => writer.Write(AnnotatedImageFormatter.ToBase64Png(value)), "image/png");
         Formatter.Register<AnnotatedImage>((value, writer) => writer.Write(AnnotatedImageFormatter.ToPlainText(value)), PlainTextFormatter.MimeType);
         Formatter.SetPreferredMimeTypesFor(typeof(AnnotatedImage), HtmlFormatter.MimeType, "image/png", PlainTextFormatter.MimeType);
+        // A trace reads as the strip of its rounds; a reflection as its sentences.
+        Formatter.Register<LoopTrace>((trace, writer) => writer.Write(TraceHtml.Fragment(trace)), HtmlFormatter.MimeType);
+        Formatter.Register<LoopTrace>((trace, writer) => writer.Write(TraceHtml.PlainText(trace)), PlainTextFormatter.MimeType);
+        Formatter.SetPreferredMimeTypesFor(typeof(LoopTrace), HtmlFormatter.MimeType, PlainTextFormatter.MimeType);
+        Formatter.Register<Reflection>((reflection, writer) => writer.Write(
+            $"{reflection.Text} (score {reflection.Score.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)})"), PlainTextFormatter.MimeType);
+        Formatter.SetPreferredMimeTypesFor(typeof(Reflection), PlainTextFormatter.MimeType);
+        Formatter.Register<EditInstruction>((instruction, writer) => writer.Write(instruction.ToText()), PlainTextFormatter.MimeType);
+        Formatter.SetPreferredMimeTypesFor(typeof(EditInstruction), PlainTextFormatter.MimeType);
         Formatter.Register<ExtensionStatus>((status, writer) => writer.Write(status.ToString()), PlainTextFormatter.MimeType);
         Formatter.SetPreferredMimeTypesFor(typeof(ExtensionStatus), PlainTextFormatter.MimeType);
     }

@@ -12,7 +12,7 @@ namespace RlRig.Cli.Commands;
 /// <summary><c>rlrig eval diffuser</c>: the Diffuser's quality on the fixed evaluation set, measured by the judge.</summary>
 public static class EvalCommand
 {
-    public static Command Create() => new("eval", "Evaluate a model.") { Diffuser() };
+    public static Command Create() => new("eval", "Evaluate a model.") { Diffuser(), EvalEditorCommand.Create() };
 
     static Command Diffuser()
     {
@@ -73,6 +73,7 @@ public static class EvalCommand
 public static class ShapesWorldAssets
 {
     public const string DiffuserCheckpoint = "data/shapes-world/diffuser/diffuser.ckpt";
+    public const string CheckerCheckpoint = "data/shapes-world/checker/checker.ckpt";
 }
 
 /// <summary>Adds facts (how a checkpoint was made, how good it is) to a checkpoint's manifest, atomically.</summary>

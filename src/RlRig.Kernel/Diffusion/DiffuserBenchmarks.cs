@@ -46,7 +46,7 @@ public static class DiffuserBenchmarks
             trainer.Model.ParameterCount, get_num_threads(), ProcessMemory.PeakRssBytes());
     }
 
-    /// <summary>Images per second of <see cref="DiffusionPipeline.Generate"/> (random weights: speed does not depend on them).</summary>
+    /// <summary>Images per second of <see cref="DiffusionPipeline.Generate(IReadOnlyList{string}, int, double, double, Generator?, int, bool)"/> (random weights: speed does not depend on them).</summary>
     public static SamplingBenchmarkResult SamplingThroughput(DiffuserConfig? config = null, int batchSize = 16, int numInferenceSteps = 20, double guidanceScale = 3.0, double eta = 0.0, int batches = 2)
     {
         config ??= DefaultConfig();

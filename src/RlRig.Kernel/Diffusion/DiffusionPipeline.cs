@@ -19,7 +19,7 @@ namespace RlRig.Diffusion;
 /// </param>
 public sealed record DiffusionTrajectory(IReadOnlyList<int> Timesteps, IReadOnlyList<Tensor> Latents, IReadOnlyList<Tensor> PredictedOriginals, Tensor? LogProbs);
 
-/// <summary>Images from <see cref="DiffusionPipeline.Generate"/> or <see cref="DiffusionPipeline.Edit(Tensor, IReadOnlyList{string}, double, int, double, double, Generator?, int, bool)"/>.</summary>
+/// <summary>Images from <see cref="DiffusionPipeline.Generate(IReadOnlyList{string}, int, double, double, Generator?, int, bool)"/> or <see cref="DiffusionPipeline.Edit(Tensor, IReadOnlyList{string}, double, int, double, double, Generator?, int, bool)"/>.</summary>
 /// <param name="Images">(B, 3, H, W) in [-1, 1], in prompt order.</param>
 /// <param name="Trajectory">The chain, when asked for.</param>
 public sealed record GenerationResult(Tensor Images, DiffusionTrajectory? Trajectory) : IDisposable
@@ -83,10 +83,71 @@ public sealed class DiffusionPipeline
         var size = Model.Config.ImageSize;
         // 2. Timesteps, and 3. the initial noise x_T of every prompt.
         var timesteps = Schedule.InferenceTimesteps(numInferenceSteps);
-        using var start = randn([prompts.Count, 3, size, size], generator: generator);
+        var noise = NoiseSource.Shared(generator);
+        using var start = noise.Draw([3, size, size], 0, prompts.Count);
         // 4. Denoise batch by batch.
-        return DenoiseInBatches(prompts, start, numInferenceSteps, timesteps, guidanceScale, eta, generator, batchSize, returnTrajectory);
+        return DenoiseInBatches(prompts, null, start, null, numInferenceSteps, timesteps, guidanceScale, eta, noise, batchSize, returnTrajectory);
     }
+
+    /// <summary>
+    /// <see cref="Generate(IReadOnlyList{string}, int, double, double, Generator?, int, bool)"/> with one generator per
+    /// prompt (as diffusers accepts a list of generators): each image depends only on its own generator, whatever batch
+    /// it is drawn in, so an image can be reproduced alone from its seed.
+    /// </summary>
+    public GenerationResult Generate(IReadOnlyList<string> prompts, IReadOnlyList<Generator> generators, int numInferenceSteps = 20, double guidanceScale = 3.0,
+        double eta = 0.0, int batchSize = 16, bool returnTrajectory = false)
+    {
+        CheckArguments(prompts, numInferenceSteps, guidanceScale, eta, batchSize);
+        var noise = NoiseSource.PerImage(generators, prompts.Count);
+        var size = Model.Config.ImageSize;
+        var timesteps = Schedule.InferenceTimesteps(numInferenceSteps);
+        using var start = noise.Draw([3, size, size], 0, prompts.Count);
+        return DenoiseInBatches(prompts, null, start, null, numInferenceSteps, timesteps, guidanceScale, eta, noise, batchSize, returnTrajectory);
+    }
+
+    /// <summary>
+    /// Regenerates the masked region of each image and keeps the rest (blended diffusion / RePaint without resampling,
+    /// as SLD's latent operations do): after every step the unmasked region is replaced by the input noised to the same
+    /// level, so the new content is denoised in the context of what stays, and the last step restores the unmasked
+    /// pixels exactly. Nothing is pasted: every pixel of the region comes from the model. The caller owns the result.
+    /// </summary>
+    /// <param name="images">(B, 3, H, W) in [-1, 1].</param>
+    /// <param name="masks">(B, 1, H, W), 1 where the image is regenerated, 0 where it is kept; values between blend.</param>
+    /// <param name="prompts">One prompt per image: what the whole image should show once the region is redrawn.</param>
+    /// <param name="generators">One generator per image.</param>
+    /// <param name="negativePrompts">Optional: what the region must not show, in place of the unconditional prompt in
+    /// classifier-free guidance (diffusers' negative_prompt); "" is the unconditional prompt.</param>
+    /// <param name="strength">Fraction of the chain re-run, in (0, 1]; 1 starts the region from pure noise. Defaults to 1.</param>
+    /// <remarks>The trajectory's log-probabilities are those of the generated transitions, before the kept region is blended back.</remarks>
+    public GenerationResult Inpaint(Tensor images, Tensor masks, IReadOnlyList<string> prompts, IReadOnlyList<Generator> generators,
+        IReadOnlyList<string>? negativePrompts = null, double strength = 1.0, int numInferenceSteps = 20, double guidanceScale = 3.0, double eta = 0.0,
+        int batchSize = 16, bool returnTrajectory = false)
+    {
+        CheckArguments(prompts, numInferenceSteps, guidanceScale, eta, batchSize);
+        var size = Model.Config.ImageSize;
+        CheckImages(images, prompts.Count, 3);
+        CheckImages(masks, prompts.Count, 1);
+        if (negativePrompts is not null)
+        {
+            if (negativePrompts.Count != prompts.Count) throw new ArgumentException($"give one negative prompt per prompt ({prompts.Count}), got {negativePrompts.Count}", nameof(negativePrompts));
+            foreach (var p in negativePrompts) Tokenizer.EncodeOne(p);
+        }
+        if (!(strength > 0 && strength <= 1)) throw new ArgumentOutOfRangeException(nameof(strength), strength, "strength must be in (0, 1]");
+        var noise = NoiseSource.PerImage(generators, prompts.Count);
+        var all = Schedule.InferenceTimesteps(numInferenceSteps);
+        var run = Math.Clamp((int)Math.Round(numInferenceSteps * strength), 1, numInferenceSteps);
+        var timesteps = all[(numInferenceSteps - run)..];
+        // Not a dispose scope: DenoiseInBatches hands its results to the caller's scope.
+        using var known = images.detach().cpu().to(float32);
+        using var mask = masks.detach().cpu().to(float32).clamp(0, 1);
+        using var startNoise = noise.Draw([3, size, size], 0, prompts.Count);
+        using var start = Schedule.AddNoise(known, startNoise, timesteps[0]);
+        return DenoiseInBatches(prompts, negativePrompts, start, new Inpainting(known, mask), numInferenceSteps, timesteps, guidanceScale, eta, noise, batchSize, returnTrajectory);
+    }
+
+    /// <summary>The number of denoiser evaluations (NFE) of a call: steps run times 2 with classifier-free guidance.</summary>
+    public static int Nfe(int numInferenceSteps, double guidanceScale, double strength = 1.0) =>
+        Math.Clamp((int)Math.Round(numInferenceSteps * strength), 1, numInferenceSteps) * (guidanceScale != 1.0 ? 2 : 1);
 
     /// <summary>
     /// SDEdit / img2img (Meng et al. 2022): noises <paramref name="images"/> to the step at <paramref name="strength"/> of the
@@ -102,8 +163,7 @@ public sealed class DiffusionPipeline
         // 1. Check inputs.
         CheckArguments(prompts, numInferenceSteps, guidanceScale, eta, batchSize);
         var size = Model.Config.ImageSize;
-        if (images.dim() != 4 || images.shape[0] != prompts.Count || images.shape[1] != 3 || images.shape[2] != size || images.shape[3] != size)
-            throw new ArgumentException($"images must have shape ({prompts.Count}, 3, {size}, {size}) to match the prompts and the model, got ({string.Join(", ", images.shape)})", nameof(images));
+        CheckImages(images, prompts.Count, 3);
         if (!(strength > 0 && strength <= 1)) throw new ArgumentOutOfRangeException(nameof(strength), strength, "strength must be in (0, 1]");
         // 2. The tail of the timestep grid that strength selects (at least one step).
         var all = Schedule.InferenceTimesteps(numInferenceSteps);
@@ -113,7 +173,7 @@ public sealed class DiffusionPipeline
         using var noise = randn(images.shape, generator: generator);
         using var start = Schedule.AddNoise(images.detach().cpu().to(float32), noise, timesteps[0]);
         // 4. Denoise with the new prompts.
-        return DenoiseInBatches(prompts, start, numInferenceSteps, timesteps, guidanceScale, eta, generator, batchSize, returnTrajectory);
+        return DenoiseInBatches(prompts, null, start, null, numInferenceSteps, timesteps, guidanceScale, eta, NoiseSource.Shared(generator), batchSize, returnTrajectory);
     }
 
     /// <summary><see cref="Edit(Tensor, IReadOnlyList{string}, double, int, double, double, Generator?, int, bool)"/> on ImageSharp images.</summary>
@@ -123,6 +183,13 @@ public sealed class DiffusionPipeline
         using var scope = NewDisposeScope();
         var batch = stack(images.Select(i => TensorImages.ToTensor(i, PixelRange.MinusOneToOne)).ToArray());
         return Edit(batch, prompts, strength, numInferenceSteps, guidanceScale, eta, generator, batchSize, returnTrajectory);
+    }
+
+    void CheckImages(Tensor images, int count, int channels, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(images))] string name = "")
+    {
+        var size = Model.Config.ImageSize;
+        if (images.dim() != 4 || images.shape[0] != count || images.shape[1] != channels || images.shape[2] != size || images.shape[3] != size)
+            throw new ArgumentException($"{name} must have shape ({count}, {channels}, {size}, {size}) to match the prompts and the model, got ({string.Join(", ", images.shape)})", name);
     }
 
     void CheckArguments(IReadOnlyList<string> prompts, int numInferenceSteps, double guidanceScale, double eta, int batchSize)
@@ -137,8 +204,8 @@ public sealed class DiffusionPipeline
         foreach (var p in prompts) Tokenizer.EncodeOne(p);  // fail on a bad prompt before any compute
     }
 
-    GenerationResult DenoiseInBatches(IReadOnlyList<string> prompts, Tensor start, int numInferenceSteps, int[] timesteps, double guidanceScale, double eta,
-        Generator? generator, int batchSize, bool returnTrajectory)
+    GenerationResult DenoiseInBatches(IReadOnlyList<string> prompts, IReadOnlyList<string>? negativePrompts, Tensor start, Inpainting? region, int numInferenceSteps,
+        int[] timesteps, double guidanceScale, double eta, NoiseSource noise, int batchSize, bool returnTrajectory)
     {
         var wasTraining = Model.training;
         Model.eval();
@@ -153,7 +220,8 @@ public sealed class DiffusionPipeline
             for (var from = 0; from < prompts.Count; from += batchSize)
             {
                 var n = Math.Min(batchSize, prompts.Count - from);
-                chunks.Add(DenoiseBatch(sampler, prompts.Skip(from).Take(n).ToList(), start.narrow(0, from, n), timesteps, guidanceScale, eta, generator, returnTrajectory));
+                chunks.Add(DenoiseBatch(sampler, prompts.Skip(from).Take(n).ToList(), negativePrompts?.Skip(from).Take(n).ToList(), start.narrow(0, from, n),
+                    region?.Narrow(from, n), timesteps, guidanceScale, eta, noise.Narrow(from, n), returnTrajectory));
             }
         }
         finally { Model.train(wasTraining); }
@@ -170,14 +238,28 @@ public sealed class DiffusionPipeline
         return new GenerationResult(images, trajectory);
     }
 
+    // The kept pixels of an inpainting call and where the image is regenerated.
+    sealed record Inpainting(Tensor Known, Tensor Mask)
+    {
+        public Inpainting Narrow(int from, int count) => new(Known.narrow(0, from, count), Mask.narrow(0, from, count));
+
+        // x_{t-1} keeps the generated region and takes the rest from the input noised to the level of t-1.
+        public Tensor Blend(Tensor generated, NoiseSchedule schedule, int previousTimestep, NoiseSource noise)
+        {
+            var kept = previousTimestep < 0 ? Known.alias() : schedule.AddNoise(Known, noise.Draw([.. Known.shape.Skip(1)], 0, (int)Known.shape[0]), previousTimestep);
+            return Mask * generated + (1 - Mask) * kept;
+        }
+    }
+
     sealed record ChainResult(Tensor Final, List<Tensor> Latents, List<Tensor> X0s, List<Tensor> LogProbs);
 
     // The DDIM loop for one batch; tensors belong to the caller's dispose scope.
-    ChainResult DenoiseBatch(DdimSampler sampler, IReadOnlyList<string> prompts, Tensor start, int[] timesteps, double guidanceScale, double eta,
-        Generator? generator, bool returnTrajectory)
+    ChainResult DenoiseBatch(DdimSampler sampler, IReadOnlyList<string> prompts, IReadOnlyList<string>? negativePrompts, Tensor start, Inpainting? region,
+        int[] timesteps, double guidanceScale, double eta, NoiseSource noise, bool returnTrajectory)
     {
         var guided = guidanceScale != 1.0;
-        var tokens = Tokenizer.Encode(guided ? [.. Enumerable.Repeat("", prompts.Count), .. prompts] : prompts);  // (2B or B, L)
+        var unconditional = negativePrompts ?? Enumerable.Repeat("", prompts.Count).ToList();
+        var tokens = Tokenizer.Encode(guided ? [.. unconditional, .. prompts] : prompts);                        // (2B or B, L)
         var context = Model.EncodeText(tokens);                                                                   // (2B or B, L, d)
         var x = start.alias();
         var (latents, x0s, logProbs) = (new List<Tensor> { x }, new List<Tensor>(), new List<Tensor>());
@@ -188,8 +270,9 @@ public sealed class DiffusionPipeline
             var tBatch = full([input.shape[0]], t, int64);
             var output = Model.Denoise(input, tBatch, context, tokens);
             var modelOutput = guided ? ClassifierFreeGuidance.CombineDoubled(output, guidanceScale) : output;    // (B, 3, H, W)
-            var step = sampler.Step(modelOutput, t, x, eta, generator);
-            x = step.PrevSample.MoveToOuterDisposeScope();
+            var step = noise.Generator is { } shared || eta == 0 ? sampler.Step(modelOutput, t, x, eta, noise.Generator)
+                : sampler.Step(modelOutput, t, x, eta, varianceNoise: noise.Draw([.. x.shape.Skip(1)], 0, (int)x.shape[0]));
+            x = (region is null ? step.PrevSample : region.Blend(step.PrevSample, Schedule, sampler.PreviousTimestep(t), noise)).MoveToOuterDisposeScope();
             if (returnTrajectory)
             {
                 latents.Add(x);
@@ -200,4 +283,38 @@ public sealed class DiffusionPipeline
         }
         return new ChainResult(x, latents, x0s, logProbs);
     }
+}
+
+/// <summary>
+/// Where a pipeline call draws its noise: one generator for the whole call (with eta &gt; 0 an image then depends on the
+/// batch it is drawn in, since the batch's step noise is drawn at once), or one generator per image, so that an image
+/// depends only on its own generator.
+/// </summary>
+sealed class NoiseSource
+{
+    readonly IReadOnlyList<Generator>? perImage;
+    readonly int offset;
+
+    NoiseSource(Generator? shared, IReadOnlyList<Generator>? perImage, int offset) => (Generator, this.perImage, this.offset) = (shared, perImage, offset);
+
+    /// <summary>The shared generator, or null for per-image generators (or torch's default generator when both are null).</summary>
+    public Generator? Generator { get; }
+
+    public static NoiseSource Shared(Generator? generator) => new(generator, null, 0);
+
+    public static NoiseSource PerImage(IReadOnlyList<Generator> generators, int count)
+    {
+        ArgumentNullException.ThrowIfNull(generators);
+        if (generators.Count != count) throw new ArgumentException($"give one generator per prompt ({count}), got {generators.Count}", nameof(generators));
+        if (generators.Any(g => g is null)) throw new ArgumentException("a generator is null", nameof(generators));
+        return new(null, generators, 0);
+    }
+
+    /// <summary>The noise source of images [from, from + count) of this one's.</summary>
+    public NoiseSource Narrow(int from, int count) => perImage is null ? this : new(null, perImage, offset + from);
+
+    /// <summary>Standard normal noise of shape (count, ..<paramref name="shape"/>) for images [from, from + count).</summary>
+    public Tensor Draw(long[] shape, int from, int count) => perImage is null
+        ? randn([count, .. shape], generator: Generator)
+        : cat(Enumerable.Range(offset + from, count).Select(i => randn([1, .. shape], generator: perImage[i])).ToArray(), 0);
 }

@@ -78,7 +78,8 @@ public static class DiffuserEvaluation
             SceneGraphIou.RelationIou(predicates, found.Select(t => t.Predicate)));
     }
 
-    static QualityFigures Figures(IReadOnlyList<ImageVerdict> v)
+    /// <summary>The figures of a group of verdicts.</summary>
+    public static QualityFigures Figures(IReadOnlyList<ImageVerdict> v)
     {
         double Ratio(Func<PromptScore, int> part, Func<PromptScore, int> whole) => v.Sum(x => part(x.Score)) / (double)Math.Max(1, v.Sum(x => whole(x.Score)));
         return new QualityFigures(v.Count,

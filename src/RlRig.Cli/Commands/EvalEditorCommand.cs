@@ -1,0 +1,67 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using RlRig.Diffusion;
+using RlRig.IO;
+using RlRig.Loop.Diffusers;
+using RlRig.Loop.Editors;
+using RlRig.World;
+
+namespace RlRig.Cli.Commands;
+
+/// <summary><c>rlrig eval editor</c>: the training-free editor per operation, judged by the judge, on renders and Diffuser samples.</summary>
+static class EvalEditorCommand
+{
+    public static Command Create()
+    {
+        var checkpoint = new Option<FileInfo>("--checkpoint") { Description = "Diffuser checkpoint (the editor's model and the source of samples).", DefaultValueFactory = _ => new FileInfo(ShapesWorldAssets.DiffuserCheckpoint) };
+        var renders = new Option<int>("--renders") { Description = "Clean renders to edit (validation scenes).", DefaultValueFactory = _ => 60 };
+        var samples = new Option<int>("--samples") { Description = "Diffuser samples of validation prompts to edit.", DefaultValueFactory = _ => 60 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the scenes, prompts, instructions and edit noise (the evaluation set uses 1000; keep away from it).", DefaultValueFactory = _ => 2000 };
+        var strength = new Option<double>("--strength") { Description = "Fraction of the chain the editor re-runs in a region, in (0, 1].", DefaultValueFactory = _ => new TrainingFreeEditorOptions().Strength };
+        var margin = new Option<int>("--margin") { Description = "Pixels around a box that the editor regenerates too.", DefaultValueFactory = _ => new TrainingFreeEditorOptions().Margin };
+        var output = new Option<FileInfo?>("--out") { Description = "Write every edit's verdict and the figures as JSON." };
+        var command = new Command("editor", "Measure the training-free editor per operation (move, recolour, resize, remove, add): the judge reads an image, an instruction is drawn, the editor carries it out, the judge reads the result.")
+        {
+            checkpoint, renders, samples, seed, strength, margin, output,
+        };
+        command.SetAction(async (result, cancel) =>
+        {
+            try
+            {
+                if (result.GetValue(renders) is < 0 or > 100_000) throw new ArgumentOutOfRangeException("--renders", result.GetValue(renders), "must be 0 to 100000");
+                if (result.GetValue(samples) is < 0 or > 100_000) throw new ArgumentOutOfRangeException("--samples", result.GetValue(samples), "must be 0 to 100000");
+                var options = new TrainingFreeEditorOptions { Strength = result.GetValue(strength), Margin = result.GetValue(margin) }.Validate();
+                RlRig.Torch.TorchRuntime.EnsureLoaded();
+                using var model = DiffuserCheckpoint.Load(result.GetValue(checkpoint)!.FullName);
+                var world = new WorldOptions { CanvasSize = model.Config.ImageSize };
+                var pipeline = model.CreatePipeline();
+                var editor = new TrainingFreeEditor(pipeline, world, options);
+                var evaluation = new EditorEvaluation(new ShapesJudge(world), result.GetValue(seed));
+                var verdicts = new List<EditVerdict>();
+                var renderImages = EditorEvaluation.Renders(world, result.GetValue(renders), result.GetValue(seed));
+                verdicts.AddRange(await evaluation.RunAsync("renders", renderImages, editor, cancel));
+                foreach (var i in renderImages) i.Dispose();
+                Console.Error.WriteLine($"renders edited: {verdicts.Count} edits");
+                var sampleImages = await EditorEvaluation.Samples(new PipelineDiffuser(pipeline), world, result.GetValue(samples), result.GetValue(seed), cancel);
+                verdicts.AddRange(await evaluation.RunAsync("diffuser samples", sampleImages, editor, cancel));
+                foreach (var i in sampleImages) i.Dispose();
+                var figures = EditorEvaluation.Summarise(verdicts);
+                Console.WriteLine($"{"source",-17} {"operation",-9} {"edits",5} {"carried out",11} {"intact",7} {"no extra",8} {"success",7} {"NFE",5}");
+                foreach (var f in figures)
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{f.Source,-17} {f.Operation,-9} {f.Edits,5} {f.CarriedOut,11:P1} {f.Intact,7:P1} {f.NoExtra,8:P1} {f.Success,7:P1} {f.MeanNfe,5:F0}"));
+                if (result.GetValue(output) is { } file)
+                    AtomicFile.WriteAllText(file.FullName, JsonSerializer.Serialize(new { options, figures, verdicts },
+                        new JsonSerializerOptions { WriteIndented = true, Converters = { new JsonStringEnumConverter() } }));
+                return 0;
+            }
+            catch (Exception e) when (CommandErrors.IsUserFacing(e))
+            {
+                return CommandErrors.Report("rlrig eval editor", e);
+            }
+        });
+        return command;
+    }
+}

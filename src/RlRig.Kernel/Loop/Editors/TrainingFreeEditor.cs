@@ -1,0 +1,228 @@
+using RlRig.Diffusion;
+using RlRig.Imaging;
+using RlRig.Loop.Diffusers;
+using RlRig.SceneGraphs;
+using RlRig.World;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace RlRig.Loop.Editors;
+
+/// <summary>Options of <see cref="TrainingFreeEditor"/>. Immutable; vary with <c>with</c>.</summary>
+public sealed record TrainingFreeEditorOptions
+{
+    /// <summary>The sampler of every regeneration pass. Defaults to the world's (20 steps, guidance 3, eta 1).</summary>
+    public SamplerSettings Sampler { get; init; } = new();
+
+    /// <summary>
+    /// Fraction of the chain re-run in the regenerated region, in (0, 1]. 1 (the default) redraws the region from pure
+    /// noise; lower values start from the current pixels noised part-way (SDEdit), which keeps more of what was there,
+    /// including the object an edit means to move away.
+    /// </summary>
+    public double Strength { get; init; } = 1.0;
+
+    /// <summary>Pixels added around an object's box to the regenerated region, for its anti-aliased and ragged edges. Defaults to 1.</summary>
+    public int Margin { get; init; } = 1;
+
+    /// <summary>Images per forward pass. Defaults to 50.</summary>
+    public int BatchSize { get; init; } = 50;
+
+    public TrainingFreeEditorOptions Validate()
+    {
+        Sampler.Validate();
+        if (!(Strength > 0 && Strength <= 1)) throw new ArgumentOutOfRangeException(nameof(Strength), Strength, "editor strength must be in (0, 1]");
+        if (Margin is < 0 or > 8) throw new ArgumentOutOfRangeException(nameof(Margin), Margin, "the margin must be 0 to 8 pixels");
+        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "must be at least 1");
+        return this;
+    }
+}
+
+/// <summary>
+/// The Inverse Diffuser without training, as SLD edits: each operation regenerates only the regions it touches with the
+/// committed Diffuser (<see cref="DiffusionPipeline.Inpaint"/>) and keeps every other pixel. Moving, resizing or removing
+/// an object first redraws its old place as what the rest of the scene should show, with the object's words as the
+/// negative prompt; moving, resizing, adding or recolouring then redraws the new place with the whole target prompt,
+/// so the model draws the object in the context of the objects that stay. No pixel is copied: an edit pays the model's
+/// price and shows its errors. Where the object goes follows <see cref="Placement"/>.
+/// </summary>
+public sealed class TrainingFreeEditor : IInverseDiffuser
+{
+    readonly DiffusionPipeline pipeline;
+
+    public TrainingFreeEditor(DiffusionPipeline pipeline, WorldOptions world, TrainingFreeEditorOptions? options = null)
+    {
+        this.pipeline = pipeline ?? throw new ArgumentNullException(nameof(pipeline));
+        World = world.Validate();
+        Options = (options ?? new TrainingFreeEditorOptions()).Validate();
+    }
+
+    public WorldOptions World { get; }
+    public TrainingFreeEditorOptions Options { get; }
+
+    /// <summary>
+    /// A region to redraw: the box (grown by the margin), the prompt of the whole image after the pass, what the region
+    /// must not show, and the colour of a shapeless hint the region starts from (SDEdit's stroke painting), or null
+    /// to start from the background.
+    /// </summary>
+    public sealed record Pass(Box Region, string Prompt, string NegativePrompt, WorldColour? Hint = null);
+
+    /// <summary>The passes an instruction needs on an image the reflection describes, or why it cannot be carried out.</summary>
+    public (IReadOnlyList<Pass> Passes, string? Failure) Plan(EditInstruction instruction, Reflection reflection)
+    {
+        var target = reflection.Target;
+        var scene = reflection.Detected.Items;
+        var full = target.ToPromptText();
+        switch (instruction)
+        {
+            case InvalidEdit invalid: return ([], $"the instruction does not parse: {invalid.Reason}");
+            case NoEdit: return ([], "the instruction asks for no edit");
+            case AddEdit add:
+            {
+                if (Find(add.Anchor, reflection) is not (var anchor, null)) return ([], Find(add.Anchor, reflection).Failure);
+                var side = World.Side(add.Object.IsLarge);
+                var box = Placement.ForRelation(World, null, side, add.Predicate, anchor!.Box!, scene.Where(i => i.Id != anchor.Id).Select(i => i.Box!).ToList());
+                return box is null ? ([], $"no free place {add.Predicate} {add.Anchor.ToText()} fits a {add.Object.Text}") : ([new Pass(box, full, "", add.Object.Colour)], null);
+            }
+        }
+        var reference = instruction switch
+        {
+            MoveRelativeEdit m => m.Object, MovePositionEdit m => m.Object, RecolourEdit r => r.Object, ResizeEdit r => r.Object, RemoveEdit r => r.Object,
+            _ => throw new ArgumentException($"unknown instruction type {instruction.GetType().Name}", nameof(instruction)),
+        };
+        var (item, failure) = Find(reference, reflection);
+        if (item is null) return ([], failure);
+        var others = scene.Where(i => i.Id != item.Id).Select(i => i.Box!).ToList();
+        var current = item.Box!;
+        var clear = new Pass(current, Without(target, item), item.Text);
+        var colour = WorldVocabulary.Colour(item.Attributes[1]);
+        switch (instruction)
+        {
+            case RemoveEdit: return ([clear with { Prompt = full }], null);
+            case RecolourEdit recolour: return ([new Pass(current, full, item.Text, WorldVocabulary.Colour(recolour.Colour))], null);
+            case ResizeEdit resize:
+            {
+                var side = World.Side(resize.Size == WorldVocabulary.Large);
+                var box = Placement.BoxAt(World, current.CenterX / World.CanvasSize, current.CenterY / World.CanvasSize, side);
+                return ([clear, new Pass(box, full, item.Text, colour)], null);
+            }
+            case MovePositionEdit move:
+                return ([clear, new Pass(Placement.BoxAt(World, move.X, move.Y, Side(item)), full, "", colour)], null);
+            case MoveRelativeEdit move:
+            {
+                if (Find(move.Anchor, reflection) is not (var anchor, null)) return ([], Find(move.Anchor, reflection).Failure);
+                var box = Placement.ForRelation(World, current, Side(item), move.Predicate, anchor!.Box!, others.Where(b => b != anchor.Box).ToList());
+                return box is null ? ([], $"no free place {move.Predicate} {move.Anchor.ToText()} fits {reference.ToText()}") : ([clear, new Pass(box, full, "", colour)], null);
+            }
+            default: throw new ArgumentException($"unknown instruction type {instruction.GetType().Name}", nameof(instruction));
+        }
+    }
+
+    public Task<IReadOnlyList<EditOutcome>> EditAsync(IReadOnlyList<EditRequest> requests, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        var plans = requests.Select(r => Plan(r.Instruction, r.Reflection)).ToList();
+        var images = requests.Select(r => r.Image.Clone()).ToList();
+        var nfe = new int[requests.Count];
+        for (var pass = 0; pass < plans.Max(p => p.Passes.Count as int?).GetValueOrDefault(); pass++)
+        {
+            var todo = Enumerable.Range(0, requests.Count).Where(i => plans[i].Passes.Count > pass).ToList();
+            foreach (var chunk in todo.Chunk(Options.BatchSize))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var edited = RunPass(chunk.Select(i => (images[i], plans[i].Passes[pass], requests[i].Seed * 31L + pass)).ToList());
+                foreach (var (i, image) in chunk.Zip(edited))
+                {
+                    images[i].Dispose();
+                    (images[i], nfe[i]) = (image, nfe[i] + Options.Sampler.Nfe(Options.Strength));
+                }
+            }
+        }
+        return Task.FromResult<IReadOnlyList<EditOutcome>>(requests.Select((r, i) => new EditOutcome(images[i], nfe[i], plans[i].Failure)).ToList());
+    }
+
+    IReadOnlyList<Image<Rgb24>> RunPass(IReadOnlyList<(Image<Rgb24> Image, Pass Pass, long Seed)> work)
+    {
+        var generators = work.Select(w => new Generator((ulong)w.Seed, CPU)).ToList();
+        try
+        {
+            using var scope = NewDisposeScope();
+            var images = stack(work.Select(w => { using var hinted = Hinted(w.Image, w.Pass); return TensorImages.ToTensor(hinted, PixelRange.MinusOneToOne); }).ToArray());
+            var masks = stack(work.Select(w => Mask(w.Pass.Region)).ToArray());
+            var s = Options.Sampler;
+            using var result = pipeline.Inpaint(images, masks, work.Select(w => w.Pass.Prompt).ToList(), generators, work.Select(w => w.Pass.NegativePrompt).ToList(),
+                Options.Strength, s.Steps, s.GuidanceScale, s.Eta, work.Count);
+            return result.ToImages();
+        }
+        finally { foreach (var g in generators) g.Dispose(); }
+    }
+
+    // (1, H, W): 1 on the box's pixels grown by the margin.
+    Tensor Mask(Box box)
+    {
+        var (x0, y0, x1, y1) = Region(box);
+        var mask = zeros(1, World.CanvasSize, World.CanvasSize);
+        if (x1 > x0 && y1 > y0) mask[.., y0..y1, x0..x1] = 1;
+        return mask;
+    }
+
+    (int X0, int Y0, int X1, int Y1) Region(Box box)
+    {
+        var size = World.CanvasSize;
+        return (Math.Max(0, (int)Math.Floor(box.X) - Options.Margin), Math.Max(0, (int)Math.Floor(box.Y) - Options.Margin),
+            Math.Min(size, (int)Math.Ceiling(box.Right) + Options.Margin), Math.Min(size, (int)Math.Ceiling(box.Bottom) + Options.Margin));
+    }
+
+    // What the region's chain starts from (noised to the strength's level): the image's own background (the median of its
+    // border) and, for a pass that draws an object, a soft disc of the object's colour in the box. The disc has no
+    // corners or apex, so the shape is the model's to draw; with strength near 1 the hint is almost all noise.
+    Image<Rgb24> Hinted(Image<Rgb24> image, Pass pass)
+    {
+        var hinted = image.Clone();
+        var background = BorderMedian(image);
+        var (x0, y0, x1, y1) = Region(pass.Region);
+        var box = pass.Region;
+        var radius = box.Width / 2;
+        for (var y = y0; y < y1; y++)
+            for (var x = x0; x < x1; x++)
+            {
+                var distance = Math.Sqrt(Math.Pow(x + 0.5 - box.CenterX, 2) + Math.Pow(y + 0.5 - box.CenterY, 2));
+                var cover = pass.Hint is null ? 0 : Math.Clamp(radius - distance, 0, 1);
+                Rgb24 Mix(Rgb24 a, WorldColour? b) => b is null ? a : new Rgb24(
+                    (byte)Math.Round(a.R + cover * (b.R - a.R)), (byte)Math.Round(a.G + cover * (b.G - a.G)), (byte)Math.Round(a.B + cover * (b.B - a.B)));
+                hinted[x, y] = Mix(background, pass.Hint);
+            }
+        return hinted;
+    }
+
+    static Rgb24 BorderMedian(Image<Rgb24> image)
+    {
+        var (w, h) = (image.Width, image.Height);
+        var border = Enumerable.Range(0, w).SelectMany(x => new[] { image[x, 0], image[x, h - 1] })
+            .Concat(Enumerable.Range(0, h).SelectMany(y => new[] { image[0, y], image[w - 1, y] })).ToList();
+        byte Median(Func<Rgb24, byte> channel) => border.Select(channel).Order().ElementAt(border.Count / 2);
+        return new Rgb24(Median(p => p.R), Median(p => p.G), Median(p => p.B));
+    }
+
+    int Side(SceneItem item) => World.Side(item.Attributes[0] == WorldVocabulary.Large);
+
+    // The target without the object being moved away: what its old place should be redrawn as.
+    static string Without(SceneGraph target, SceneItem removed)
+    {
+        var keep = target.Items.Where(i => i.Text != removed.Text).ToList();
+        if (keep.Count == 0) return "";
+        var ids = keep.Select(i => i.Id).ToHashSet();
+        return new SceneGraph(keep, target.Relations.Where(r => ids.Contains(r.SubjectId) && ids.Contains(r.ObjectId))).ToPromptText();
+    }
+
+    // The one detected object a reference names; a reference that fits several prefers the one matched to the target.
+    static (SceneItem? Item, string? Failure) Find(ObjectRef reference, Reflection reflection)
+    {
+        var fits = reflection.Detected.Items.Where(reference.Matches).ToList();
+        if (fits.Count == 1) return (fits[0], null);
+        if (fits.Count == 0) return (null, $"no object in the image fits '{reference.ToText()}'");
+        var matched = fits.Where(f => reflection.Matches.Any(m => m.DetectedId == f.Id)).ToList();
+        return matched.Count == 1 ? (matched[0], null) : (null, $"'{reference.ToText()}' fits {fits.Count} objects in the image");
+    }
+}
