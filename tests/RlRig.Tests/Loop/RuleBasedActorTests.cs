@@ -54,6 +54,19 @@ public sealed class RuleBasedActorTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_missing_object_with_no_room_beside_its_anchor_gets_room_made_first()
+    {
+        // The circle must go left of the square, which stands against the left edge.
+        IReadOnlyList<SceneItem> detected = [Item(11, "large blue square", At(0, 10, 11))];
+        var first = Act(Target, detected);
+        var move = Assert.IsType<MovePositionEdit>(first);
+        Assert.Equal("square", move.Object.Shape);
+        detected = GeometricEditor.Apply(World, detected, first)!;
+        var add = Assert.IsType<AddEdit>(Act(Target, detected));
+        AssertFixes(Target, detected, add);
+    }
+
+    [Fact]
     public void An_extra_object_is_removed()
     {
         var detected = new[] { Item(10, "small red circle", At(2, 10)), Item(11, "large blue square", At(18, 10, 11)), Item(12, "small green triangle", At(2, 24)) };
@@ -179,5 +192,82 @@ public sealed class RuleBasedActorTests(ITestOutputHelper output)
         output.WriteLine($"fixed in one step: {fixedCount}/{cases} = {rate:P1}; position form {positionForm}");
         foreach (var f in failures) output.WriteLine(f);
         Assert.True(rate >= 0.95, $"{rate:P1}");
+    }
+
+    [Fact]
+    public void The_loop_converges_from_several_errors_at_once_with_a_geometric_editor()
+    {
+        // Each scene gets 1 to 3 corruptions (a displaced object, a dropped object, a wrong colour, a wrong size, an
+        // extra object); the actor and the geometric editor then take turns for at most 8 steps.
+        var sampler = new SceneSampler(World);
+        var random = new Random(7);
+        int cases = 0, converged = 0, steps = 0;
+        var failures = new List<string>();
+        while (cases < 300)
+        {
+            var scene = sampler.Sample(random);
+            var target = new SceneGraph(scene.Items.Select(i => i with { Box = null }), scene.Relations);
+            var items = Corrupt(scene.Items.ToList(), random, 1 + random.Next(3));
+            var reflection = Reflection.Compare(target, items);
+            if (reflection.IsSatisfied) continue;
+            cases++;
+            var trace = new List<string>();
+            for (var step = 0; step < 8 && !reflection.IsSatisfied; step++)
+            {
+                var proposal = Actor.Act(reflection);
+                trace.Add(proposal.Text);
+                var edited = GeometricEditor.Apply(World, items, proposal.Instruction);
+                if (edited is null || proposal.Instruction is NoEdit) break;
+                (items, reflection) = (edited, Reflection.Compare(target, edited));
+                steps++;
+            }
+            if (reflection.IsSatisfied) converged++;
+            else if (failures.Count < 10) failures.Add($"\"{target.ToPromptText()}\": {string.Join(" | ", trace)} -> {reflection.Text}");
+        }
+        var rate = (double)converged / cases;
+        output.WriteLine($"converged: {converged}/{cases} = {rate:P1}, {(double)steps / cases:F2} edits per scene");
+        foreach (var f in failures) output.WriteLine(f);
+        Assert.True(rate >= 0.9, $"{rate:P1}");
+    }
+
+    static List<SceneItem> Corrupt(List<SceneItem> items, Random random, int count)
+    {
+        Box? FreeBox(IReadOnlyList<SceneItem> others, int side)
+        {
+            for (var attempt = 0; attempt < 200; attempt++)
+            {
+                var box = new Box(random.Next(0, World.CanvasSize - side + 1), random.Next(0, World.CanvasSize - side + 1), side, side);
+                if (others.All(o => o.Box!.Gap(box) >= 1)) return box;
+            }
+            return null;
+        }
+        for (var c = 0; c < count && items.Count > 0; c++)
+        {
+            var k = random.Next(items.Count);
+            var item = items[k];
+            switch (random.Next(5))
+            {
+                case 0:
+                    if (FreeBox(items.Where((_, j) => j != k).ToList(), (int)item.Box!.Width) is { } moved) items[k] = item with { Box = moved };
+                    break;
+                case 1:
+                    if (items.Count > 1) items.RemoveAt(k);
+                    break;
+                case 2:
+                    var colours = WorldVocabulary.Colours.Select(w => w.Name).Where(n => n != item.Attributes[1]).ToList();
+                    items[k] = item with { Attributes = [item.Attributes[0], colours[random.Next(colours.Count)]] };
+                    break;
+                case 3:
+                    var large = item.Attributes[0] == WorldVocabulary.Small;
+                    var (x, y) = Placement.Centre(World, item.Box!);
+                    items[k] = item with { Attributes = [large ? WorldVocabulary.Large : WorldVocabulary.Small, item.Attributes[1]], Box = Placement.BoxAt(World, x, y, World.Side(large)) };
+                    break;
+                default:
+                    var extra = new WorldObject(WorldVocabulary.Shapes[random.Next(3)], WorldVocabulary.Colours[random.Next(5)], random.Next(2) == 1);
+                    if (FreeBox(items, World.Side(extra.IsLarge)) is { } free) items.Add(extra.ToItem(100 + c, free));
+                    break;
+            }
+        }
+        return items;
     }
 }

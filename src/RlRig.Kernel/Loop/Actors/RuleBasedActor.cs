@@ -67,30 +67,64 @@ public sealed class RuleBasedActor : IActor
     /// Adds a missing object with a relation of the target to a present object. Among the missing objects, the first
     /// that has such a relation (so a chain of missing objects is built outward from what exists); among its relations,
     /// the one whose editor placement (<see cref="Placement.ForRelation"/>) satisfies most of its relations to present
-    /// objects. A missing object with no relation to anything present is added "near" the first detected object,
-    /// where the next steps move it.
+    /// objects. When the editor could not place any of them (no room), the first of two steps: a present object moves
+    /// to make room (<see cref="MakeRoom"/>). A missing object with no relation to anything present is added "near" the
+    /// first detected object that has room beside it, and the next steps move it.
     /// </summary>
     EditInstruction? Add(Reflection r)
     {
         var detectedBoxes = r.Detected.Items.Select(i => i.Box!).ToList();
-        AddEdit? best = null;
-        var bestHolding = -1;
+        var anyRelation = false;
         foreach (var missingId in r.Missing)
         {
-            var item = r.Target.Item(missingId);
-            var obj = WorldObject.From(item);
+            var obj = WorldObject.From(r.Target.Item(missingId));
             var side = world.Side(obj.IsLarge);
             var constraints = RelationsToFound(r, missingId).ToList();
+            AddEdit? best = null;
+            var bestHolding = 0;
             foreach (var (predicate, anchor) in constraints.Select(c => (c.Constraint.Predicate, c.Item)))
             {
-                var box = Placement.ForRelation(world, side, null, detectedBoxes, predicate, anchor.Box!);
-                var holding = box is null ? 0 : 1 + constraints.Count(c => c.Constraint.HoldsRobustly(box));
-                if (holding > bestHolding) (best, bestHolding) = (new AddEdit(obj, predicate, Ref(anchor)), holding);
+                anyRelation = true;
+                if (Placement.ForRelation(world, side, null, detectedBoxes, predicate, anchor.Box!) is not { } box) continue;
+                var holding = constraints.Count(c => c.Constraint.HoldsRobustly(box));
+                if (best is null || holding > bestHolding) (best, bestHolding) = (new AddEdit(obj, predicate, Ref(anchor)), holding);
             }
             if (best is not null) return best;
         }
-        var first = r.Detected.Items.FirstOrDefault();
-        return first is null ? null : new AddEdit(WorldObject.From(r.Target.Item(r.Missing[0])), Metrics.SpatialRelationExtractor.Near, Ref(first));
+        if (anyRelation) return MakeRoom(r);
+        var missing = WorldObject.From(r.Target.Item(r.Missing[0]));
+        var near = Metrics.SpatialRelationExtractor.Near;
+        var roomy = r.Detected.Items.FirstOrDefault(i => Placement.ForRelation(world, world.Side(missing.IsLarge), null, detectedBoxes, near, i.Box!) is not null);
+        return roomy is null ? null : new AddEdit(missing, near, Ref(roomy));
+    }
+
+    /// <summary>
+    /// The first of two steps when a missing object cannot be placed by any of its relations for lack of room: moves one
+    /// present object (the anchor first, then the others) to the nearest place where its own relations with found
+    /// objects still hold and after which the editor can place the missing object by that relation. Position form.
+    /// </summary>
+    EditInstruction? MakeRoom(Reflection r)
+    {
+        foreach (var missingId in r.Missing)
+        {
+            var side = world.Side(WorldObject.From(r.Target.Item(missingId)).IsLarge);
+            foreach (var (constraint, anchor) in RelationsToFound(r, missingId))
+                foreach (var mover in r.Detected.Items.OrderBy(i => i.Id == anchor.Id ? 0 : 1))
+                {
+                    var moverTarget = r.Matches.FirstOrDefault(m => m.DetectedId == mover.Id)?.TargetId;
+                    var keep = moverTarget is { } t ? RelationsToFound(r, t).Select(c => c.Constraint).ToList() : [];
+                    var places = Placement.Candidates(world, (int)mover.Box!.Width, mover.Box, OthersThan(r, mover), keep, representable: true);
+                    foreach (var box in places.Take(TwoMoveLookahead))
+                    {
+                        var boxes = r.Detected.Items.Select(i => i.Id == mover.Id ? box : i.Box!).ToList();
+                        var anchorBox = anchor.Id == mover.Id ? box : anchor.Box!;
+                        if (Placement.ForRelation(world, side, null, boxes, constraint.Predicate, anchorBox) is null) continue;
+                        var (x, y) = Placement.RoundedCentre(world, box);
+                        return new MovePositionEdit(Ref(mover), x, y);
+                    }
+                }
+        }
+        return null;
     }
 
     /// <summary>The target's relations of <paramref name="targetId"/> whose other end was found, as constraints on its box, with the detected other object.</summary>
