@@ -29,14 +29,15 @@ public static class Placement
     public const int MinGap = 1;
 
     /// <summary>
-    /// The box of side <paramref name="side"/> nearest <paramref name="current"/> (least movement of its top-left
-    /// corner) that is inside the canvas, at least <see cref="MinGap"/> from every box of <paramref name="others"/> and of
+    /// The box of side <paramref name="side"/> nearest <paramref name="current"/> (least movement of its centre; the
+    /// current box may be of another size, as a detection is) that is inside the canvas, at least <see cref="MinGap"/> from every box of <paramref name="others"/> and of
     /// the constraints, and for which every constraint holds robustly; null when none exists. With no current box (an
     /// object being added) the nearest to the first constraint's box (centre to centre), or to the canvas centre when
     /// there is no constraint. Ties go to the smaller y, then the smaller x.
     /// </summary>
     /// <param name="world">The canvas size.</param>
-    /// <param name="side">The side of the placed (square) box in pixels.</param>
+    /// <param name="side">The side of the placed (square) box in pixels: the world's side for the object's size word,
+    /// <see cref="WorldOptions.Side"/>, which is what an editor draws (a detected box may be a pixel off).</param>
     /// <param name="current">Where the object is now, or null for an object being added.</param>
     /// <param name="others">The boxes that stay (every other object of the image; the moved object itself excluded).</param>
     /// <param name="constraints">The relations the placed box must satisfy.</param>
@@ -60,7 +61,7 @@ public static class Placement
         var size = world.CanvasSize;
         if (side < 1 || side > size) throw new ArgumentOutOfRangeException(nameof(side), side, $"use 1 to the canvas size ({size})");
         var obstacles = others.Concat(constraints.Select(c => c.Other)).Distinct().ToList();
-        var (targetX, targetY) = current is not null ? (current.X, current.Y)
+        var (targetX, targetY) = current is not null ? (current.CenterX - side / 2.0, current.CenterY - side / 2.0)
             : constraints.Count > 0 ? (constraints[0].Other.CenterX - side / 2.0, constraints[0].Other.CenterY - side / 2.0)
             : ((size - side) / 2.0, (size - side) / 2.0);
         var found = new List<(double Distance, Box Box)>();

@@ -16,6 +16,7 @@ static class GeometricEditor
     {
         var list = items.ToList();
         int Find(ObjectRef r) => list.FindIndex(r.Matches);
+        // The object is drawn at its size word's side, as an editor would (see Placement.Find's side).
         List<Box> Others(int i) => [.. list.Where((_, j) => j != i).Select(it => it.Box!)];
         switch (instruction)
         {
@@ -24,7 +25,7 @@ static class GeometricEditor
             {
                 int i = Find(m.Object), a = Find(m.Anchor);
                 if (i < 0 || a < 0 || i == a) return null;
-                var box = Placement.ForRelation(world, (int)list[i].Box!.Width, list[i].Box, Others(i), m.Predicate, list[a].Box!);
+                var box = Placement.ForRelation(world, world.Side(list[i].Attributes[0] == WorldVocabulary.Large), list[i].Box, Others(i), m.Predicate, list[a].Box!);
                 if (box is null) return null;
                 list[i] = list[i] with { Box = box };
                 return list;
@@ -33,7 +34,7 @@ static class GeometricEditor
             {
                 var i = Find(p.Object);
                 if (i < 0) return null;
-                list[i] = list[i] with { Box = Placement.BoxAt(world, p.X, p.Y, (int)list[i].Box!.Width) };
+                list[i] = list[i] with { Box = Placement.BoxAt(world, p.X, p.Y, world.Side(list[i].Attributes[0] == WorldVocabulary.Large)) };
                 return list;
             }
             case RecolourEdit c:

@@ -129,4 +129,16 @@ public sealed class PlacementTests
         Assert.Equal(At(0, 25), Placement.BoxAt(World, 0, 1, 7));
         Assert.Equal(At(0, 0, 11), Placement.Centre(World, At(0, 0, 11)) is var (x, y) ? Placement.BoxAt(World, x, y, 11) : null);
     }
+
+    [Fact]
+    public void A_detected_box_of_another_size_is_placed_at_the_nominal_side_nearest_its_centre()
+    {
+        var anchor = At(12, 12, 11);
+        var detected = new Box(2, 13, 8, 6);  // a judge's box of a small object, a pixel off
+        var box = Placement.ForRelation(World, 7, detected, [anchor], "left of", anchor)!;
+        // It already holds there: the box only takes the nominal side, its centre within half a pixel of the detection's.
+        Assert.Equal(7, box.Width);
+        Assert.InRange(box.CenterX, detected.CenterX - 0.5, detected.CenterX + 0.5);
+        Assert.InRange(box.CenterY, detected.CenterY - 0.5, detected.CenterY + 0.5);
+    }
 }

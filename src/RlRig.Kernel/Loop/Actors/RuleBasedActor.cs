@@ -63,6 +63,9 @@ public sealed class RuleBasedActor : IActor
 
     static ObjectRef Ref(SceneItem item) => ObjectRef.Of(item);
 
+    /// <summary>The side an editor draws the object at: the world's side for its size word as detected (a detected box may be a pixel off).</summary>
+    int SideOf(SceneItem item) => world.Side(item.Attributes[0] == WorldVocabulary.Large);
+
     /// <summary>
     /// Adds a missing object with a relation of the target to a present object. Among the missing objects, the first
     /// that has such a relation (so a chain of missing objects is built outward from what exists); among its relations,
@@ -113,7 +116,7 @@ public sealed class RuleBasedActor : IActor
                 {
                     var moverTarget = r.Matches.FirstOrDefault(m => m.DetectedId == mover.Id)?.TargetId;
                     var keep = moverTarget is { } t ? RelationsToFound(r, t).Select(c => c.Constraint).ToList() : [];
-                    var places = Placement.Candidates(world, (int)mover.Box!.Width, mover.Box, OthersThan(r, mover), keep, representable: true);
+                    var places = Placement.Candidates(world, SideOf(mover), mover.Box, OthersThan(r, mover), keep, representable: true);
                     foreach (var box in places.Take(TwoMoveLookahead))
                     {
                         var boxes = r.Detected.Items.Select(i => i.Id == mover.Id ? box : i.Box!).ToList();
@@ -156,7 +159,7 @@ public sealed class RuleBasedActor : IActor
         {
             var mover = r.DetectedFor(targetId);
             if (mover?.Box is null) continue;
-            var box = Placement.Find(world, (int)mover.Box.Width, mover.Box, OthersThan(r, mover), [.. RelationsToFound(r, targetId).Select(c => c.Constraint)], representable: true);
+            var box = Placement.Find(world, SideOf(mover), mover.Box, OthersThan(r, mover), [.. RelationsToFound(r, targetId).Select(c => c.Constraint)], representable: true);
             if (box is null) continue;
             var fixes = r.Violated.Count(v => v.Relation.SubjectId == targetId || v.Relation.ObjectId == targetId);
             double dx = box.X - mover.Box.X, dy = box.Y - mover.Box.Y, distance = dx * dx + dy * dy;
@@ -172,7 +175,7 @@ public sealed class RuleBasedActor : IActor
             foreach (var v in r.Violated.Where(v => v.Relation.SubjectId == chosen.TargetId || v.Relation.ObjectId == chosen.TargetId))
             {
                 var (predicate, anchor) = RelationFromMover(r, v.Relation, chosen.TargetId);
-                var editorBox = Placement.ForRelation(world, (int)mover.Box!.Width, mover.Box, OthersThan(r, mover), predicate, anchor.Box!);
+                var editorBox = Placement.ForRelation(world, SideOf(mover), mover.Box, OthersThan(r, mover), predicate, anchor.Box!);
                 if (editorBox is not null && Placement.Satisfies(editorBox, constraints))
                     return new MoveRelativeEdit(Ref(mover), predicate, Ref(anchor));
             }
@@ -184,7 +187,7 @@ public sealed class RuleBasedActor : IActor
         {
             var mover = r.DetectedFor(v.Relation.SubjectId)!;
             var (predicate, anchor) = RelationFromMover(r, v.Relation, v.Relation.SubjectId);
-            if (Placement.ForRelation(world, (int)mover.Box!.Width, mover.Box, OthersThan(r, mover), predicate, anchor.Box!) is not null)
+            if (Placement.ForRelation(world, SideOf(mover), mover.Box, OthersThan(r, mover), predicate, anchor.Box!) is not null)
                 return new MoveRelativeEdit(Ref(mover), predicate, Ref(anchor));
         }
         return null;
@@ -206,13 +209,13 @@ public sealed class RuleBasedActor : IActor
             {
                 var (first, second) = (r.DetectedFor(firstId)!, r.DetectedFor(secondId)!);
                 var firstConstraints = RelationsToFound(r, firstId).Where(c => c.Item.Id != second.Id).Select(c => c.Constraint).ToList();
-                var places = Placement.Candidates(world, (int)first.Box!.Width, first.Box, OthersThan(r, first), firstConstraints, representable: true);
+                var places = Placement.Candidates(world, SideOf(first), first.Box, OthersThan(r, first), firstConstraints, representable: true);
                 foreach (var box in places.Take(TwoMoveLookahead))
                 {
                     var secondConstraints = RelationsToFound(r, secondId)
                         .Select(c => c.Item.Id == first.Id ? c.Constraint with { Other = box } : c.Constraint).ToList();
                     var others = r.Detected.Items.Where(i => i.Id != second.Id).Select(i => i.Id == first.Id ? box : i.Box!).ToList();
-                    if (Placement.Find(world, (int)second.Box!.Width, second.Box, others, secondConstraints) is null) continue;
+                    if (Placement.Find(world, SideOf(second), second.Box, others, secondConstraints) is null) continue;
                     var (x, y) = Placement.RoundedCentre(world, box);
                     return new MovePositionEdit(Ref(first), x, y);
                 }
