@@ -37,6 +37,7 @@ public sealed class ReflectionTests
         Assert.False(r.IsSatisfied);
         Assert.True(r.Score < 1);
         Assert.Contains("The small red circle is missing.", r.Text);
+        Assert.Contains("The small red circle should be left of the large blue square, which cannot be checked while an object is missing.", r.Text);
     }
 
     [Fact]
