@@ -162,7 +162,7 @@ public sealed class RuleBasedActor : IActor
             var box = Placement.Find(world, SideOf(mover), mover.Box, OthersThan(r, mover), [.. RelationsToFound(r, targetId).Select(c => c.Constraint)], representable: true);
             if (box is null) continue;
             var fixes = r.Violated.Count(v => v.Relation.SubjectId == targetId || v.Relation.ObjectId == targetId);
-            double dx = box.X - mover.Box.X, dy = box.Y - mover.Box.Y, distance = dx * dx + dy * dy;
+            double dx = box.CenterX - mover.Box.CenterX, dy = box.CenterY - mover.Box.CenterY, distance = dx * dx + dy * dy;
             if (best is null || fixes > best.Value.Fixes || (fixes == best.Value.Fixes && distance < best.Value.Distance))
                 best = (targetId, box, fixes, distance);
         }
