@@ -97,8 +97,10 @@ public static partial class EditLanguage
     public static EditInstruction Parse(string? text)
     {
         if (string.IsNullOrWhiteSpace(text)) return new InvalidEdit(text ?? "", "the instruction is empty");
+        // Bounds first, so that nothing below (the regex, the messages quoting words) sees pathological input.
+        if (text.Length > MaxChars) return new InvalidEdit(text, $"the instruction is too long for the edit language ({text.Length} characters; at most {MaxChars})");
         var words = Normalise(text);
-        if (words.Length > 200) return new InvalidEdit(text, "the instruction is too long for the edit language");
+        if (words.Length > MaxWords) return new InvalidEdit(text, $"the instruction is too long for the edit language ({words.Length} words; at most {MaxWords})");
         var line = string.Join(' ', words);
         try
         {
@@ -116,11 +118,17 @@ public static partial class EditLanguage
                 "remove" or "delete" => new RemoveEdit(Reference(Rest(words))),
                 "recolour" or "recolor" => ParseRecolour(Rest(words)),
                 "resize" => ParseResize(Rest(words)),
-                _ => new InvalidEdit(text, $"'{words[0]}' is not an edit; an instruction starts with move, recolour, resize, remove, add or is 'done'"),
+                _ => new InvalidEdit(text, $"'{Quote(words[0])}' is not an edit; an instruction starts with move, recolour, resize, remove, add or is 'done'"),
             };
         }
         catch (FormatException e) { return new InvalidEdit(text, e.Message); }
     }
+
+    /// <summary>The longest instruction accepted, in characters and in words; an instruction is one short sentence.</summary>
+    public const int MaxChars = 1000, MaxWords = 200;
+
+    // A word or phrase of the input as a message quotes it: at most 40 characters.
+    static string Quote(string s) => s.Length <= 40 ? s : s[..40] + "...";
 
     static string[] Normalise(string text) =>
         text.Trim().TrimEnd('.').ToLowerInvariant().Replace("(", " ( ").Replace(")", " ) ").Replace(",", " , ")
@@ -134,7 +142,7 @@ public static partial class EditLanguage
     static double Fraction(string value, string axis)
     {
         if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !double.IsFinite(v) || v < 0 || v > 1)
-            throw new FormatException($"the position's {axis} must be a number in [0, 1] (a fraction of the canvas), got '{value}'");
+            throw new FormatException($"the position's {axis} must be a number in [0, 1] (a fraction of the canvas), got '{Quote(value)}'");
         return v;
     }
 
@@ -146,7 +154,7 @@ public static partial class EditLanguage
             if (at < 0) continue;
             return make(rest[..at], predicate, Reference(rest[(at + predicate.Length + 2)..]));
         }
-        throw new FormatException($"no relation in \"{rest}\"; use one of: {string.Join(", ", WorldVocabulary.Predicates)} (or 'to (x, y)' for a move)");
+        throw new FormatException($"no relation in \"{Quote(rest)}\"; use one of: {string.Join(", ", WorldVocabulary.Predicates)} (or 'to (x, y)' for a move)");
     }
 
     static EditInstruction ParseRecolour(string rest)
@@ -180,16 +188,16 @@ public static partial class EditLanguage
     static ObjectRef Reference(string phrase)
     {
         var words = StripArticle(phrase.Trim(), "the").Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        if (words.Length is 0 or > 3) throw new FormatException($"\"{phrase.Trim()}\" does not name an object: write [size] [colour] shape, e.g. 'the small red circle'");
+        if (words.Length is 0 or > 3) throw new FormatException($"\"{Quote(phrase.Trim())}\" does not name an object: write [size] [colour] shape, e.g. 'the small red circle'");
         var shape = words[^1];
         if (WorldVocabulary.Shapes.All(s => WorldVocabulary.Label(s) != shape))
-            throw new FormatException($"'{shape}' is not a shape ({string.Join(", ", WorldVocabulary.Shapes.Select(WorldVocabulary.Label))})");
+            throw new FormatException($"'{Quote(shape)}' is not a shape ({string.Join(", ", WorldVocabulary.Shapes.Select(WorldVocabulary.Label))})");
         string? size = null, colour = null;
         foreach (var w in words[..^1])
         {
             if (w is WorldVocabulary.Small or WorldVocabulary.Large && size is null && colour is null) size = w;
             else if (WorldVocabulary.Colours.Any(c => c.Name == w) && colour is null) colour = w;
-            else throw new FormatException($"'{w}' in \"{phrase.Trim()}\" is not a size or colour in its place (write size, then colour, then shape)");
+            else throw new FormatException($"'{Quote(w)}' in \"{Quote(phrase.Trim())}\" is not a size or colour in its place (write size, then colour, then shape)");
         }
         return new ObjectRef(shape, size, colour);
     }
@@ -198,7 +206,7 @@ public static partial class EditLanguage
     {
         var reference = Reference(phrase);
         if (reference.Size is null || reference.Colour is null)
-            throw new FormatException($"an added object needs its size, colour and shape, e.g. 'a small red circle' (got \"{phrase.Trim()}\")");
+            throw new FormatException($"an added object needs its size, colour and shape, e.g. 'a small red circle' (got \"{Quote(phrase.Trim())}\")");
         return new WorldObject(WorldVocabulary.ParseShape(reference.Shape), WorldVocabulary.Colour(reference.Colour), reference.Size == WorldVocabulary.Large);
     }
 }

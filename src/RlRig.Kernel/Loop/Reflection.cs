@@ -160,6 +160,8 @@ static class ReflectionText
             var instead = holds.Count == 0 ? "overlaps it" : "is " + string.Join(" and ", holds) + " it";
             lines.Add($"{Capital(ObjectName(r, v.Relation.SubjectId))} {instead}, but the prompt asks for {v.Relation.Predicate} {ObjectName(r, v.Relation.ObjectId)}.");
         }
+        foreach (var u in r.Unplaceable)
+            lines.Add($"{Capital(ObjectName(r, u.SubjectId))} should be {u.Predicate} {ObjectName(r, u.ObjectId)}, which cannot be checked while an object is missing.");
         foreach (var id in r.Extra) lines.Add($"There is an extra {r.Detected.Item(id).Text}.");
         foreach (var s in r.Satisfied) lines.Add($"{Capital(ObjectName(r, s.SubjectId))} is {s.Predicate} {ObjectName(r, s.ObjectId)}, as asked.");
         if (r.IsSatisfied) lines.Insert(0, "The image matches the prompt.");
