@@ -20,11 +20,13 @@ static class EvalEditorCommand
         var samples = new Option<int>("--samples") { Description = "Diffuser samples of validation prompts to edit.", DefaultValueFactory = _ => 60 };
         var seed = new Option<int>("--seed") { Description = "Seed of the scenes, prompts, instructions and edit noise (the evaluation set uses 1000; keep away from it).", DefaultValueFactory = _ => 2000 };
         var strength = new Option<double>("--strength") { Description = "Fraction of the chain the editor re-runs in a region, in (0, 1].", DefaultValueFactory = _ => new TrainingFreeEditorOptions().Strength };
+        var clear = new Option<double>("--clear-strength") { Description = "Fraction of the chain the editor re-runs where it takes an object away, in (0, 1].", DefaultValueFactory = _ => new TrainingFreeEditorOptions().ClearStrength };
         var margin = new Option<int>("--margin") { Description = "Pixels around a box that the editor regenerates too.", DefaultValueFactory = _ => new TrainingFreeEditorOptions().Margin };
         var output = new Option<FileInfo?>("--out") { Description = "Write every edit's verdict and the figures as JSON." };
+        var saveImages = new Option<DirectoryInfo?>("--images") { Description = "Also write each edit's before and after images, side by side, into this folder." };
         var command = new Command("editor", "Measure the training-free editor per operation (move, recolour, resize, remove, add): the judge reads an image, an instruction is drawn, the editor carries it out, the judge reads the result.")
         {
-            checkpoint, renders, samples, seed, strength, margin, output,
+            checkpoint, renders, samples, seed, strength, clear, margin, output, saveImages,
         };
         command.SetAction(async (result, cancel) =>
         {
@@ -32,20 +34,22 @@ static class EvalEditorCommand
             {
                 if (result.GetValue(renders) is < 0 or > 100_000) throw new ArgumentOutOfRangeException("--renders", result.GetValue(renders), "must be 0 to 100000");
                 if (result.GetValue(samples) is < 0 or > 100_000) throw new ArgumentOutOfRangeException("--samples", result.GetValue(samples), "must be 0 to 100000");
-                var options = new TrainingFreeEditorOptions { Strength = result.GetValue(strength), Margin = result.GetValue(margin) }.Validate();
+                var options = new TrainingFreeEditorOptions { Strength = result.GetValue(strength), ClearStrength = result.GetValue(clear), Margin = result.GetValue(margin) }.Validate();
                 RlRig.Torch.TorchRuntime.EnsureLoaded();
                 using var model = DiffuserCheckpoint.Load(result.GetValue(checkpoint)!.FullName);
                 var world = new WorldOptions { CanvasSize = model.Config.ImageSize };
                 var pipeline = model.CreatePipeline();
                 var editor = new TrainingFreeEditor(pipeline, world, options);
+                var imagesFolder = result.GetValue(saveImages)?.FullName;
+                if (imagesFolder is not null) Directory.CreateDirectory(imagesFolder);
                 var evaluation = new EditorEvaluation(new ShapesJudge(world), result.GetValue(seed));
                 var verdicts = new List<EditVerdict>();
                 var renderImages = EditorEvaluation.Renders(world, result.GetValue(renders), result.GetValue(seed));
-                verdicts.AddRange(await evaluation.RunAsync("renders", renderImages, editor, cancel));
+                verdicts.AddRange(await evaluation.RunAsync("renders", renderImages, editor, imagesFolder, cancel));
                 foreach (var i in renderImages) i.Dispose();
                 Console.Error.WriteLine($"renders edited: {verdicts.Count} edits");
-                var sampleImages = await EditorEvaluation.Samples(new PipelineDiffuser(pipeline), world, result.GetValue(samples), result.GetValue(seed), cancel);
-                verdicts.AddRange(await evaluation.RunAsync("diffuser samples", sampleImages, editor, cancel));
+                var sampleImages = result.GetValue(samples) == 0 ? [] : await EditorEvaluation.Samples(new PipelineDiffuser(pipeline), world, result.GetValue(samples), result.GetValue(seed), cancel);
+                verdicts.AddRange(await evaluation.RunAsync("diffuser samples", sampleImages, editor, imagesFolder, cancel));
                 foreach (var i in sampleImages) i.Dispose();
                 var figures = EditorEvaluation.Summarise(verdicts);
                 Console.WriteLine($"{"source",-17} {"operation",-9} {"edits",5} {"carried out",11} {"intact",7} {"no extra",8} {"success",7} {"NFE",5}");

@@ -80,8 +80,12 @@ public sealed class GenerateReflectEditLoop(IDiffuser diffuser, IChecker checker
                 cancellationToken.ThrowIfCancellationRequested();
                 var last = active.Select(i => rounds[i][^1]).ToList();
                 var proposals = await actor.ActAsync(last.Select((r, j) => new ActorState(requests[active[j]].Target, r.Reflection, r.Image)).ToList(), cancellationToken);
-                var edits = await editor.EditAsync(
-                    last.Select((r, j) => new EditRequest(r.Image, proposals[j].Instruction, r.Reflection, EditSeed(requests[active[j]].Seed, round))).ToList(), cancellationToken);
+                // "done" and text that does not parse cost no edit: the image stays, and the prompt stops.
+                var editable = Enumerable.Range(0, active.Count).Where(j => proposals[j].Instruction is not (NoEdit or InvalidEdit)).ToList();
+                var made = await editor.EditAsync(editable.Select(j =>
+                    new EditRequest(last[j].Image, proposals[j].Instruction, last[j].Reflection, EditSeed(requests[active[j]].Seed, round))).ToList(), cancellationToken);
+                var edits = Enumerable.Range(0, active.Count).Select(j => editable.IndexOf(j) is var e and >= 0 ? made[e]
+                    : new EditOutcome(last[j].Image.Clone(), 0, proposals[j].Instruction is InvalidEdit bad ? $"the instruction does not parse: {bad.Reason}" : "the Actor proposes no edit")).ToList();
                 var changed = Enumerable.Range(0, active.Count).Where(j => edits[j].Applied).ToList();
                 var fresh = await checker.ReflectAsync(changed.Select(j => edits[j].Image).ToList(), changed.Select(j => requests[active[j]].Target).ToList(), cancellationToken);
                 var next = new List<int>();
@@ -90,7 +94,8 @@ public sealed class GenerateReflectEditLoop(IDiffuser diffuser, IChecker checker
                     var k = changed.IndexOf(j);
                     var reflection = k >= 0 ? fresh[k] : last[j].Reflection;
                     rounds[active[j]].Add(new TraceRound(round, edits[j].Image, reflection, proposals[j], edits[j].Failure, edits[j].Nfe));
-                    if (!reflection.IsSatisfied && (edits[j].Applied || !Options.StopOnFailedEdit)) next.Add(active[j]);
+                    var gaveUp = proposals[j].Instruction is NoEdit;
+                    if (!reflection.IsSatisfied && !gaveUp && (edits[j].Applied || !Options.StopOnFailedEdit)) next.Add(active[j]);
                 }
                 active = next;
             }

@@ -63,7 +63,7 @@ public sealed class EditorEvaluation(ShapesJudge judge, int seed)
                 var free = Positions.Where(p => !SpatialRelationExtractor.Between(x.Box!, y.Box!).Contains(p)).OrderBy(_ => random.Next()).ToList();
                 foreach (var p in free)
                 {
-                    if (Placement.ForRelation(world, x.Box, (int)x.Box!.Width, p, y.Box!, others.Where(o => o != y).Select(o => o.Box!).ToList()) is null) continue;
+                    if (Placement.ForRelation(world, world.Side(x.Attributes[0] == WorldVocabulary.Large), x.Box, others.Select(o => o.Box!).ToList(), p, y.Box!) is null) continue;
                     var after = Graph(items);
                     return (new MoveRelativeEdit(ObjectRef.Of(x), p, ObjectRef.Of(y)), new SceneGraph(after.Items, [new SceneRelation(items.IndexOf(x), p, items.IndexOf(y))]));
                 }
@@ -90,7 +90,7 @@ public sealed class EditorEvaluation(ShapesJudge judge, int seed)
                 while (items.Any(i => i.Text == added.Text));
                 foreach (var p in Positions.OrderBy(_ => random.Next()))
                 {
-                    if (Placement.ForRelation(world, null, world.Side(added.IsLarge), p, y.Box!, others.Append(x).Where(o => o != y).Select(o => o.Box!).ToList()) is null) continue;
+                    if (Placement.ForRelation(world, world.Side(added.IsLarge), null, items.Select(o => o.Box!).ToList(), p, y.Box!) is null) continue;
                     var after = Graph(items.Append(added.ToItem(items.Count)));
                     return (new AddEdit(added, p, ObjectRef.Of(y)), new SceneGraph(after.Items, [new SceneRelation(items.Count, p, items.IndexOf(y))]));
                 }
@@ -101,7 +101,9 @@ public sealed class EditorEvaluation(ShapesJudge judge, int seed)
     }
 
     /// <summary>Edits every drawn instruction and judges the results.</summary>
-    public async Task<IReadOnlyList<EditVerdict>> RunAsync(string source, IReadOnlyList<Image<Rgb24>> images, IInverseDiffuser editor, CancellationToken cancellationToken = default)
+    /// <param name="saveTo">If set, each edit's before and after images are written there side by side, named by source, index and operation.</param>
+    public async Task<IReadOnlyList<EditVerdict>> RunAsync(string source, IReadOnlyList<Image<Rgb24>> images, IInverseDiffuser editor, string? saveTo = null,
+        CancellationToken cancellationToken = default)
     {
         var edits = Draw(images);
         var outcomes = await editor.EditAsync(edits.Select((e, k) => new EditRequest(images[e.Image], e.Instruction, e.Reflection, seed + k)).ToList(), cancellationToken);
@@ -112,6 +114,12 @@ public sealed class EditorEvaluation(ShapesJudge judge, int seed)
             var before = edit.Reflection.Detected.Items;
             var after = judge.Parse(image).Items;
             verdicts.Add(Judge(source, edit.Operation, edit.Instruction, before, after, outcome));
+            if (saveTo is not null)
+            {
+                using var pair = Imaging.TensorImages.Grid([images[edit.Image], image], 2);
+                using var big = Imaging.TensorImages.Enlarge(pair, 4);
+                IO.AtomicFile.Write(Path.Combine(saveTo, $"{source.Replace(' ', '-')}-{verdicts.Count - 1:D3}-{edit.Operation}.png".ToLowerInvariant()), s => big.SaveAsPng(s));
+            }
         }
         return verdicts;
     }
