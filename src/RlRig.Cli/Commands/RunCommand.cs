@@ -3,7 +3,7 @@ using RlRig.Cli.Notebooks;
 
 namespace RlRig.Cli.Commands;
 
-/// <summary><c>rlrig run NOTEBOOK [--out DIR] [--param k=v]... [--cell-timeout S]</c>: executes a notebook headless.</summary>
+/// <summary><c>rlrig run NOTEBOOK [--out DIR] [--param k=v]... [--cell-timeout S] [--full-output]</c>: executes a notebook headless.</summary>
 public static class RunCommand
 {
     public static Command Create()
@@ -24,16 +24,20 @@ public static class RunCommand
             Description = "Seconds a single cell may run before the run stops as hung.",
             DefaultValueFactory = _ => 600,
         };
+        var fullOutput = new Option<bool>("--full-output")
+        {
+            Description = $"Keep every character a cell prints (by default one output keeps its first and last {NotebookRunOptions.DefaultMaxStreamChars / 2:N0} characters and says how much it dropped).",
+        };
         var command = new Command("run", "Run a notebook's cells in order in an in-process C# kernel; write the executed .ipynb and an offline HTML page.")
         {
-            notebook, output, parameters, timeout,
+            notebook, output, parameters, timeout, fullOutput,
         };
         command.SetAction((result, cancellationToken) => RunAsync(
-            result.GetValue(notebook)!, result.GetValue(output)!, result.GetValue(parameters) ?? [], result.GetValue(timeout), cancellationToken));
+            result.GetValue(notebook)!, result.GetValue(output)!, result.GetValue(parameters) ?? [], result.GetValue(timeout), result.GetValue(fullOutput), cancellationToken));
         return command;
     }
 
-    static async Task<int> RunAsync(FileInfo notebookFile, DirectoryInfo outDir, string[] parameterArgs, double timeoutSeconds, CancellationToken cancellationToken)
+    static async Task<int> RunAsync(FileInfo notebookFile, DirectoryInfo outDir, string[] parameterArgs, double timeoutSeconds, bool fullOutput, CancellationToken cancellationToken)
     {
         NotebookDocument notebook;
         Dictionary<string, string> parameters;
@@ -66,6 +70,7 @@ public static class RunCommand
             {
                 Parameters = parameters,
                 CellTimeout = TimeSpan.FromSeconds(timeoutSeconds),
+                MaxStreamChars = fullOutput ? null : NotebookRunOptions.DefaultMaxStreamChars,
                 OnCellStarting = (n, count, cell) => Console.Error.WriteLine($"[{n}/{count}] {cell.FirstLine}"),
             }, cancellationToken);
         }
