@@ -39,6 +39,10 @@ public static class RunCommand
 
     static async Task<int> RunAsync(FileInfo notebookFile, DirectoryInfo outDir, string[] parameterArgs, double timeoutSeconds, bool fullOutput, CancellationToken cancellationToken)
     {
+        // The kernel swaps Console.Out and Console.Error while a cell runs, and a cell that timed out never gives them
+        // back (it may even take them after the run ended, if it was still compiling): the command's own messages go to
+        // the writers it started with.
+        var (stdout, stderr) = (Console.Out, Console.Error);
         NotebookDocument notebook;
         Dictionary<string, string> parameters;
         try
@@ -48,12 +52,12 @@ public static class RunCommand
         }
         catch (NotebookFormatException e)
         {
-            Console.Error.WriteLine($"rlrig run: {e.Message}");
+            stderr.WriteLine($"rlrig run: {e.Message}");
             return 2;
         }
         if (timeoutSeconds <= 0)
         {
-            Console.Error.WriteLine("rlrig run: --cell-timeout must be a positive number of seconds");
+            stderr.WriteLine("rlrig run: --cell-timeout must be a positive number of seconds");
             return 2;
         }
 
@@ -71,12 +75,12 @@ public static class RunCommand
                 Parameters = parameters,
                 CellTimeout = TimeSpan.FromSeconds(timeoutSeconds),
                 MaxStreamChars = fullOutput ? null : NotebookRunOptions.DefaultMaxStreamChars,
-                OnCellStarting = (n, count, cell) => Console.Error.WriteLine($"[{n}/{count}] {cell.FirstLine}"),
+                OnCellStarting = (n, count, cell) => stderr.WriteLine($"[{n}/{count}] {cell.FirstLine}"),
             }, cancellationToken);
         }
         catch (NotebookFormatException e)
         {
-            Console.Error.WriteLine($"rlrig run: {e.Message}");
+            stderr.WriteLine($"rlrig run: {e.Message}");
             return 2;
         }
         finally
@@ -88,11 +92,11 @@ public static class RunCommand
         NotebookHtml.Write(result.Notebook, htmlPath);
         if (result.Failure is { } failure)
         {
-            Console.Error.WriteLine($"rlrig run: {notebookFile.Name}: {failure}");
-            Console.Error.WriteLine($"rlrig run: wrote what ran so far to {ipynbPath} and {htmlPath}");
+            stderr.WriteLine($"rlrig run: {notebookFile.Name}: {failure}");
+            stderr.WriteLine($"rlrig run: wrote what ran so far to {ipynbPath} and {htmlPath}");
             return 1;
         }
-        Console.WriteLine($"Executed {notebookFile.Name}: {ipynbPath} and {htmlPath}");
+        stdout.WriteLine($"Executed {notebookFile.Name}: {ipynbPath} and {htmlPath}");
         return 0;
     }
 
