@@ -103,8 +103,10 @@ public static class NotebookRunner
         var finished = await Task.WhenAny(submission, Task.Delay(options.CellTimeout, cancellationToken));
         if (finished != submission)
         {
-            cancellationToken.ThrowIfCancellationRequested();
+            // Timed out or cancelled, the cell is interrupted as a notebook's stop button does: code that watches the
+            // cell's token (training) stops cleanly; code that does not cannot be stopped and is left behind.
             _ = kernel.SendAsync(new Cancel());
+            cancellationToken.ThrowIfCancellationRequested();
             lock (gate)
             {
                 var message = $"did not finish within {options.CellTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s";

@@ -148,12 +148,17 @@ public sealed class NotebookRunnerTests : IDisposable
             var trainer = new DiffuserTrainer(config, new DiffuserTrainerOptions { TotalSteps = 1_000_000, BatchSize = 2, OutputDir = @"{{run}}", CheckpointEvery = 0 });
             await RlRig.Notebook.Training.LiveTraining.TrainAsync(trainer, new SyntheticSquaresDataset(16), updateEvery: 50);
             """;
-        var result = await NotebookRunner.RunAsync(Notebook(Code(code)), new NotebookRunOptions { CellTimeout = TimeSpan.FromSeconds(15) });
-
-        Assert.True(Assert.IsType<CellFailure>(result.Failure).TimedOut, result.Failure!.ToString());
+        // Interrupted once training has begun (its first TensorBoard event is written), not after a fixed time: on a busy
+        // machine a fixed time can run out while the cell is still compiling, before there is anything to save.
+        using var interrupt = new CancellationTokenSource();
+        var running = NotebookRunner.RunAsync(Notebook(Code(code)), new NotebookRunOptions(), interrupt.Token);
+        while (!Directory.Exists(Path.Combine(run, "tensorboard")) && !running.IsCompleted) await Task.Delay(200);
+        Assert.False(running.IsCompleted, running.IsCompleted ? (await running).Failure?.ToString() : null);
+        interrupt.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
         // The runner interrupts the cell as a notebook's stop button does; the trainer saves and returns on its own.
         var checkpoint = Path.Combine(run, "diffuser.ckpt");
-        for (var i = 0; i < 120 && !File.Exists(checkpoint); i++) await Task.Delay(500);
+        for (var i = 0; i < 1200 && !File.Exists(checkpoint); i++) await Task.Delay(500);
         Assert.True(File.Exists(checkpoint), "no checkpoint after the interrupt");
         Assert.True(File.Exists(Path.Combine(run, "training-state.bin")));
     }
