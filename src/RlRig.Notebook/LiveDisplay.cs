@@ -5,9 +5,11 @@ using Microsoft.DotNet.Interactive.Formatting;
 namespace RlRig.Notebook;
 
 /// <summary>
-/// An output that later updates replace in place: a live loss chart, a progress line. Front ends and <c>rlrig run</c>
-/// match an update to its output by id. (.NET Interactive 1.0.0-beta.26120.1's own <c>display(x).Update(y)</c> publishes
-/// the update under a different id than the original output, so there every update shows up as a new output.)
+/// An output that later updates replace in place: a live loss chart, a progress line. Each update is published under the
+/// original output's id, which <c>rlrig run</c> and Jupyter match to replace it; dotnet-repl 0.3.259 appends every update
+/// as a new output instead, which nothing on this side can change (environment.md, "Live displays").
+/// (.NET Interactive 1.0.0-beta.26120.1's own <c>display(x).Update(y)</c> publishes the update under a different id than
+/// the original output, so there every host shows every update as a new output.)
 /// </summary>
 public sealed class LiveDisplay
 {

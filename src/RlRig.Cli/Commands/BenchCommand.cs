@@ -13,7 +13,7 @@ public static class BenchCommand
 {
     const string Name = "rlrig bench laion-sg";
 
-    public static Command Create() => new("bench", "Measure speed and memory.") { LaionSg(), Diffuser() };
+    public static Command Create() => new("bench", "Measure speed and memory.") { LaionSg(), Diffuser(), Capture() };
 
     static Command LaionSg()
     {
@@ -119,4 +119,38 @@ public static class BenchCommand
         });
         return command;
     }
+
+    static Command Capture()
+    {
+        var lines = new Option<int>("--lines") { Description = "Lines the smaller run prints; the larger prints 4 times as many.", DefaultValueFactory = _ => 10_000 };
+        var lineBytes = new Option<int>("--line-bytes") { Description = "Characters per line, newline included.", DefaultValueFactory = _ => 1024 };
+        var full = new Option<bool>("--full-output") { Description = "Keep every character (no cap), as rlrig run --full-output does." };
+        var command = new Command("capture",
+            "Run a cell that prints N lines, then 4N, in rlrig run's in-process kernel; report lines/s, allocation and peak memory of each and the ratio of their cost per line (1 means O(1) per write).")
+        {
+            lines, lineBytes, full,
+        };
+        command.SetAction(async (result, _) =>
+        {
+            var n = result.GetValue(lines);
+            var bytes = result.GetValue(lineBytes);
+            if (n < 1 || bytes < 1)
+            {
+                Console.Error.WriteLine($"rlrig bench capture: --lines and --line-bytes must be at least 1 (got {n} and {bytes})");
+                return ExitCodes.UsageOrIo;
+            }
+            int? cap = result.GetValue(full) ? null : Notebooks.NotebookRunOptions.DefaultMaxStreamChars;
+            var small = await Notebooks.CaptureBenchmark.RunAsync(n, bytes, cap);
+            Console.WriteLine(Describe(small));
+            var large = await Notebooks.CaptureBenchmark.RunAsync(4 * n, bytes, cap);
+            Console.WriteLine(Describe(large));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"cost per line, {4 * n:N0} lines against {n:N0}: {large.MicrosecondsPerLine / small.MicrosecondsPerLine:F2}x time, {(double)large.AllocatedBytes / large.Lines / ((double)small.AllocatedBytes / small.Lines):F2}x allocation"));
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    static string Describe(Notebooks.CaptureRun r) => string.Create(CultureInfo.InvariantCulture,
+        $"{r.Lines:N0} lines of {r.LineBytes:N0} B: {r.Seconds:F2} s, {r.LinesPerSecond:N0} lines/s, allocated {Mib(r.AllocatedBytes)} ({(double)r.AllocatedBytes / r.Lines:N0} B/line), peak working set {Mib(r.PeakWorkingSetBytes)}, kept {r.KeptChars:N0} chars{(r.Truncated ? " (truncated)" : "")}");
 }

@@ -19,6 +19,7 @@ public static class DoctorCommand
                 var report = TorchRuntime.EnsureLoaded();
                 foreach (var fix in report.Fixes)
                     Console.WriteLine($"{fix.Outcome,-16} {fix.Path}{(fix.WeakenedVersions.Count > 0 ? $" (weak: {string.Join(", ", fix.WeakenedVersions)})" : "")}");
+                if (report.LibTorchDirectory is { } dir) Console.WriteLine($"libtorch bound by absolute path from {dir}");
                 using var sum = TorchSharp.torch.arange(4).sum();
                 Console.WriteLine($"libtorch {report.TorchVersion} loaded; arange(4).sum() = {sum.item<long>()}");
                 return 0;

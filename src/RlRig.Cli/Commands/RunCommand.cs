@@ -3,7 +3,7 @@ using RlRig.Cli.Notebooks;
 
 namespace RlRig.Cli.Commands;
 
-/// <summary><c>rlrig run NOTEBOOK [--out DIR] [--param k=v]... [--cell-timeout S]</c>: executes a notebook headless.</summary>
+/// <summary><c>rlrig run NOTEBOOK [--out DIR] [--param k=v]... [--cell-timeout S] [--full-output]</c>: executes a notebook headless.</summary>
 public static class RunCommand
 {
     public static Command Create()
@@ -24,17 +24,25 @@ public static class RunCommand
             Description = "Seconds a single cell may run before the run stops as hung.",
             DefaultValueFactory = _ => 600,
         };
+        var fullOutput = new Option<bool>("--full-output")
+        {
+            Description = $"Keep every character a cell prints (by default one output keeps its first and last {NotebookRunOptions.DefaultMaxStreamChars / 2:N0} characters and says how much it dropped).",
+        };
         var command = new Command("run", "Run a notebook's cells in order in an in-process C# kernel; write the executed .ipynb and an offline HTML page.")
         {
-            notebook, output, parameters, timeout,
+            notebook, output, parameters, timeout, fullOutput,
         };
         command.SetAction((result, cancellationToken) => RunAsync(
-            result.GetValue(notebook)!, result.GetValue(output)!, result.GetValue(parameters) ?? [], result.GetValue(timeout), cancellationToken));
+            result.GetValue(notebook)!, result.GetValue(output)!, result.GetValue(parameters) ?? [], result.GetValue(timeout), result.GetValue(fullOutput), cancellationToken));
         return command;
     }
 
-    static async Task<int> RunAsync(FileInfo notebookFile, DirectoryInfo outDir, string[] parameterArgs, double timeoutSeconds, CancellationToken cancellationToken)
+    static async Task<int> RunAsync(FileInfo notebookFile, DirectoryInfo outDir, string[] parameterArgs, double timeoutSeconds, bool fullOutput, CancellationToken cancellationToken)
     {
+        // The kernel swaps Console.Out and Console.Error while a cell runs, and a cell that timed out never gives them
+        // back (it may even take them after the run ended, if it was still compiling): the command's own messages go to
+        // the writers it started with.
+        var (stdout, stderr) = (Console.Out, Console.Error);
         NotebookDocument notebook;
         Dictionary<string, string> parameters;
         try
@@ -44,12 +52,12 @@ public static class RunCommand
         }
         catch (NotebookFormatException e)
         {
-            Console.Error.WriteLine($"rlrig run: {e.Message}");
+            stderr.WriteLine($"rlrig run: {e.Message}");
             return 2;
         }
         if (timeoutSeconds <= 0)
         {
-            Console.Error.WriteLine("rlrig run: --cell-timeout must be a positive number of seconds");
+            stderr.WriteLine("rlrig run: --cell-timeout must be a positive number of seconds");
             return 2;
         }
 
@@ -66,12 +74,13 @@ public static class RunCommand
             {
                 Parameters = parameters,
                 CellTimeout = TimeSpan.FromSeconds(timeoutSeconds),
-                OnCellStarting = (n, count, cell) => Console.Error.WriteLine($"[{n}/{count}] {cell.FirstLine}"),
+                MaxStreamChars = fullOutput ? null : NotebookRunOptions.DefaultMaxStreamChars,
+                OnCellStarting = (n, count, cell) => stderr.WriteLine($"[{n}/{count}] {cell.FirstLine}"),
             }, cancellationToken);
         }
         catch (NotebookFormatException e)
         {
-            Console.Error.WriteLine($"rlrig run: {e.Message}");
+            stderr.WriteLine($"rlrig run: {e.Message}");
             return 2;
         }
         finally
@@ -83,11 +92,11 @@ public static class RunCommand
         NotebookHtml.Write(result.Notebook, htmlPath);
         if (result.Failure is { } failure)
         {
-            Console.Error.WriteLine($"rlrig run: {notebookFile.Name}: {failure}");
-            Console.Error.WriteLine($"rlrig run: wrote what ran so far to {ipynbPath} and {htmlPath}");
+            stderr.WriteLine($"rlrig run: {notebookFile.Name}: {failure}");
+            stderr.WriteLine($"rlrig run: wrote what ran so far to {ipynbPath} and {htmlPath}");
             return 1;
         }
-        Console.WriteLine($"Executed {notebookFile.Name}: {ipynbPath} and {htmlPath}");
+        stdout.WriteLine($"Executed {notebookFile.Name}: {ipynbPath} and {htmlPath}");
         return 0;
     }
 

@@ -1,5 +1,4 @@
 using System.Text;
-using Markdig;
 using RlRig.IO;
 
 namespace RlRig.Cli.Notebooks;
@@ -7,12 +6,12 @@ namespace RlRig.Cli.Notebooks;
 /// <summary>
 /// Renders an executed notebook as one self-contained HTML page that opens offline: images are inlined as data URIs and,
 /// when a chart is present, plotly.js is inlined from the copy Plotly.NET embeds.
+/// Markdown cells are prose that may come from anyone and go through <see cref="SafeMarkdown"/>: nothing in them runs.
+/// Cell outputs are inserted as the kernel formatted them, scripts and <c>data:</c> images included: they are what the
+/// notebook's own code produced when this run executed it (charts need their script), so they are as trusted as that code.
 /// </summary>
 public static class NotebookHtml
 {
-    // Raw HTML in markdown is escaped: a notebook's prose is shown, never executed.
-    static readonly MarkdownPipeline Markdown = new MarkdownPipelineBuilder().UseAdvancedExtensions().DisableHtml().Build();
-
     /// <summary>The page as HTML text.</summary>
     public static string Render(NotebookDocument notebook)
     {
@@ -50,7 +49,7 @@ public static class NotebookHtml
         switch (cell.Kind)
         {
             case CellKind.Markdown:
-                html.Append("<div class=\"cell markdown\">").Append(Markdig.Markdown.ToHtml(cell.Source, Markdown)).AppendLine("</div>");
+                html.Append("<div class=\"cell markdown\">").Append(SafeMarkdown.ToHtml(cell.Source)).AppendLine("</div>");
                 return;
             case CellKind.Raw:
                 html.Append("<div class=\"cell raw\"><pre>").Append(Encode(cell.Source)).AppendLine("</pre></div>");

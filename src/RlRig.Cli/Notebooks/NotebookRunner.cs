@@ -19,6 +19,14 @@ public sealed record NotebookRunOptions
     /// <summary>How long one cell may run before the run is stopped as hung. Defaults to 10 minutes.</summary>
     public TimeSpan CellTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>The <see cref="MaxStreamChars"/> of <c>rlrig run</c>: 1 MiB of text per output keeps any notebook
+    /// viewable while leaving far more than a reader scrolls through.</summary>
+    public const int DefaultMaxStreamChars = 1 << 20;
+
+    /// <summary>The most characters one stream output keeps (its first and last halves, with a note saying how much was
+    /// dropped between them, see <see cref="StreamCapture"/>); null keeps everything. Defaults to <see cref="DefaultMaxStreamChars"/>.</summary>
+    public int? MaxStreamChars { get; init; } = DefaultMaxStreamChars;
+
     /// <summary>Called before each code cell runs with (1-based cell number, cell count, cell).</summary>
     public Action<int, int, NotebookCell>? OnCellStarting { get; init; }
 }
@@ -60,7 +68,7 @@ public static class NotebookRunner
             cancellationToken.ThrowIfCancellationRequested();
             if (cells[i].Kind != CellKind.Code) continue;
             options.OnCellStarting?.Invoke(i + 1, cells.Count, cells[i]);
-            var (outputs, error, timedOut) = await RunCellAsync(kernel, cells[i].Source, ++executionCount, options.CellTimeout, cancellationToken);
+            var (outputs, error, timedOut) = await RunCellAsync(kernel, cells[i].Source, ++executionCount, options, cancellationToken);
             cells[i] = cells[i] with { Outputs = outputs, ExecutionCount = executionCount };
             if (error is not null)
                 return new NotebookRunResult(notebook with { Cells = cells }, new CellFailure(i + 1, cells[i].FirstLine, error, timedOut));
@@ -81,9 +89,9 @@ public static class NotebookRunner
     }
 
     static async Task<(List<CellOutput> Outputs, string? Error, bool TimedOut)> RunCellAsync(
-        Kernel kernel, string code, int executionCount, TimeSpan timeout, CancellationToken cancellationToken)
+        Kernel kernel, string code, int executionCount, NotebookRunOptions options, CancellationToken cancellationToken)
     {
-        var outputs = new List<CellOutput>();
+        var outputs = new CellOutputCollector(options.MaxStreamChars);
         string? error = null;
         var gate = new object();
         using var subscription = kernel.KernelEvents.Subscribe(e =>
@@ -92,14 +100,16 @@ public static class NotebookRunner
         });
         // Task.Run: a cell that never yields must not block the thread that enforces the time limit.
         var submission = Task.Run(() => kernel.SendAsync(new SubmitCode(code), cancellationToken), cancellationToken);
-        var finished = await Task.WhenAny(submission, Task.Delay(timeout, cancellationToken));
+        var finished = await Task.WhenAny(submission, Task.Delay(options.CellTimeout, cancellationToken));
         if (finished != submission)
         {
-            cancellationToken.ThrowIfCancellationRequested();
+            // Timed out or cancelled, the cell is interrupted as a notebook's stop button does: code that watches the
+            // cell's token (training) stops cleanly; code that does not cannot be stopped and is left behind.
             _ = kernel.SendAsync(new Cancel());
+            cancellationToken.ThrowIfCancellationRequested();
             lock (gate)
             {
-                var message = $"did not finish within {timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s";
+                var message = $"did not finish within {options.CellTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s";
                 outputs.Add(new ErrorOutput("Timeout", message, [message]));
                 return (outputs.ToList(), message, true);
             }
@@ -108,16 +118,16 @@ public static class NotebookRunner
         lock (gate) return (outputs.ToList(), error, false);
     }
 
-    static void Collect(KernelEvent e, List<CellOutput> outputs, int executionCount, ref string? error)
+    static void Collect(KernelEvent e, CellOutputCollector outputs, int executionCount, ref string? error)
     {
         switch (e)
         {
-            case StandardOutputValueProduced o: AppendStream(outputs, "stdout", Text(o)); break;
-            case StandardErrorValueProduced o: AppendStream(outputs, "stderr", Text(o)); break;
+            case StandardOutputValueProduced o: outputs.AppendStream("stdout", Text(o)); break;
+            case StandardErrorValueProduced o: outputs.AppendStream("stderr", Text(o)); break;
             case ReturnValueProduced r: outputs.Add(new DataOutput(Data(r), r.ValueId, executionCount)); break;
-            case DisplayedValueUpdated u: Replace(outputs, u); break;
+            case DisplayedValueUpdated u: outputs.Replace(u.ValueId, Data(u)); break;
             case DisplayedValueProduced d: outputs.Add(new DataOutput(Data(d), d.ValueId, null)); break;
-            case ErrorProduced p when p.Command is SubmitCode: AppendStream(outputs, "stderr", p.Message + "\n"); break;
+            case ErrorProduced p when p.Command is SubmitCode: outputs.AppendStream("stderr", p.Message + "\n"); break;
             case CommandFailed f when f.Command is SubmitCode:
                 // A compile error's message already says what it is; an exception's type is part of what went wrong.
                 error = f.Exception is { } ex && ex.GetType().Name != "CodeSubmissionCompilationErrorException" ? $"{ex.GetType().Name}: {ex.Message}" : f.Message;
@@ -131,23 +141,6 @@ public static class NotebookRunner
 
     static Dictionary<string, string> Data(DisplayEvent e) =>
         e.FormattedValues.Where(v => !v.SuppressDisplay).GroupBy(v => v.MimeType).ToDictionary(g => g.Key, g => g.First().Value);
-
-    // Consecutive writes to the same stream form one output, as Jupyter shows them.
-    static void AppendStream(List<CellOutput> outputs, string name, string text)
-    {
-        if (outputs.Count > 0 && outputs[^1] is StreamOutput last && last.Name == name)
-            outputs[^1] = last with { Text = last.Text + text };
-        else
-            outputs.Add(new StreamOutput(name, text));
-    }
-
-    // An update (a live chart, a progress line) replaces the displayed value in place, so the saved notebook holds the last state.
-    static void Replace(List<CellOutput> outputs, DisplayedValueUpdated update)
-    {
-        var index = outputs.FindLastIndex(o => o is DataOutput d && d.DisplayId == update.ValueId);
-        if (index >= 0) outputs[index] = ((DataOutput)outputs[index]) with { Data = Data(update) };
-        else outputs.Add(new DataOutput(Data(update), update.ValueId, null));
-    }
 
     static IEnumerable<NotebookCell> WithParameters(NotebookDocument notebook, IReadOnlyDictionary<string, string> parameters)
     {

@@ -10,14 +10,18 @@ public sealed class TorchRuntimeException(string message, Exception? inner = nul
 /// <summary>What <see cref="TorchRuntime.EnsureLoaded"/> checked and did.</summary>
 /// <param name="Fixes">One entry per copy of <c>libLibTorchSharp.so</c> found where TorchSharp may load it from.</param>
 /// <param name="TorchVersion">The libtorch version reported once loaded.</param>
-public sealed record TorchRuntimeReport(IReadOnlyList<NativeFixResult> Fixes, string TorchVersion);
+/// <param name="LibTorchDirectory">The folder whose libtorch RlRig bound by absolute path before TorchSharp loaded
+/// (<see cref="TorchRuntime.PreloadLibTorch"/>); null where none was needed or found (not Linux, no package copy).</param>
+public sealed record TorchRuntimeReport(IReadOnlyList<NativeFixResult> Fixes, string TorchVersion, string? LibTorchDirectory = null);
 
 /// <summary>
 /// The one entry point through which RlRig loads TorchSharp. Every host (the <c>rlrig</c> command, the tests, the notebook
 /// extension) calls <see cref="EnsureLoaded"/> before touching <c>torch</c>, so the Debian 12 fix (see
 /// <see cref="LibStdCxxCompat"/>) is applied wherever TorchSharp will look for its native library: the application folder,
 /// the folder of <c>TorchSharp.dll</c>, the <c>cpu/</c> folder TorchSharp consolidates for notebook hosts, and the NuGet
-/// package it copies from. Elsewhere (Windows, macOS, a libstdc++ with GLIBCXX_3.4.32) it changes nothing.
+/// package it copies from. Elsewhere (Windows, macOS, a libstdc++ with GLIBCXX_3.4.32) it changes nothing. On Linux it
+/// also binds the package's own libtorch before TorchSharp looks for one (<see cref="PreloadLibTorch"/>), so a system
+/// libtorch on the library path is never picked up.
 /// </summary>
 public static class TorchRuntime
 {
@@ -71,16 +75,61 @@ public static class TorchRuntime
                     "Restore the project (dotnet restore) so the TorchSharp and libtorch-cpu-linux-x64 packages are present.");
             fixes.AddRange(present.Select(LibStdCxxCompat.Fix));
         }
+        var libTorchDirectory = OperatingSystem.IsLinux() ? PreloadLibTorch() : null;
 
         try
         {
             torch.InitializeDeviceType(DeviceType.CPU);
-            return new TorchRuntimeReport(fixes, torch.__version__);
+            return new TorchRuntimeReport(fixes, torch.__version__, libTorchDirectory);
         }
         catch (Exception e) when (e is NotSupportedException or DllNotFoundException or TypeInitializationException)
         {
             throw new TorchRuntimeException($"TorchSharp's native backend failed to load: {Diagnose() ?? e.Message}", e);
         }
+    }
+
+    // Dependencies before the libraries that need them, so each resolves to one already loaded, never to a search.
+    static readonly string[] LibTorchLibraries = ["libc10.so", "libtorch_cpu.so", "libtorch.so"];
+
+    /// <summary>
+    /// Folders that may hold the libtorch this TorchSharp was built for, best first: beside each copy of
+    /// <c>libLibTorchSharp.so</c> TorchSharp may load (build outputs carry both), then the libtorch-cpu package in the
+    /// NuGet cache (newest version first).
+    /// </summary>
+    public static IReadOnlyList<string> LibTorchCandidateDirectories()
+    {
+        var rid = RuntimeInformation.RuntimeIdentifier.StartsWith("linux-arm64", StringComparison.Ordinal) ? "linux-arm64" : "linux-x64";
+        var dirs = CandidatePaths().Select(p => Path.GetDirectoryName(p)!).ToList();
+        var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
+            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        var package = Path.Combine(packages, $"libtorch-cpu-{rid}");
+        if (Directory.Exists(package))
+            dirs.AddRange(Directory.GetDirectories(package).OrderByDescending(d => Version.TryParse(Path.GetFileName(d), out var v) ? v : new Version())
+                .Select(d => Path.Combine(d, "runtimes", rid, "native")));
+        return dirs.Distinct().ToList();
+    }
+
+    /// <summary>
+    /// Loads libtorch's libraries (<c>libc10.so</c>, <c>libtorch_cpu.so</c>, <c>libtorch.so</c>) by absolute path from
+    /// the first folder of <see cref="LibTorchCandidateDirectories"/> that has them, and returns that folder. TorchSharp then asks for <c>libtorch_cpu.so</c> by bare name, and
+    /// <c>libLibTorchSharp.so</c> names it as a dependency; the dynamic loader answers both with the library already loaded
+    /// under that soname instead of searching <c>LD_LIBRARY_PATH</c> and the system folders, where a machine with
+    /// Debian's python3-torch has libtorch 1.13 (whose symbols TorchSharp cannot bind). A no-op once done and off Linux.
+    /// </summary>
+    /// <exception cref="TorchRuntimeException">A library in the chosen folder exists but does not load.</exception>
+    public static string? PreloadLibTorch()
+    {
+        if (!OperatingSystem.IsLinux()) return null;
+        var dir = LibTorchCandidateDirectories().FirstOrDefault(d => LibTorchLibraries.All(l => File.Exists(Path.Combine(d, l))));
+        if (dir is null) return null;
+        // The OpenMP runtime libtorch ships is needed under a hashed file name (libgomp-<hash>.so.1) that no system
+        // package uses, and its soname (libgomp.so.1) would not answer that name anyway: libtorch_cpu.so's RUNPATH finds it.
+        foreach (var path in LibTorchLibraries.Select(l => Path.Combine(dir, l)))
+        {
+            try { NativeLibrary.Load(path); }
+            catch (DllNotFoundException e) { throw new TorchRuntimeException($"libtorch could not be loaded from {path}: {e.Message}", e); }
+        }
+        return dir;
     }
 
     // TorchSharp reports every load failure as a missing package; dlopen's own message names the real cause.

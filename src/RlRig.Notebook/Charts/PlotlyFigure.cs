@@ -43,8 +43,10 @@ public sealed class PlotlyFigure
 
     /// <summary>
     /// A <c>div</c> plus a script that draws the figure: with the page's <c>Plotly</c> if present (offline pages inline it),
-    /// else through require.js (classic Jupyter), else by adding a script tag for the CDN copy. The JSON is written with
-    /// <c>&lt;</c>, <c>&gt;</c> and <c>&amp;</c> escaped, so no text in the figure can close the script element.
+    /// else through require.js (classic Jupyter), else by adding a script tag for the CDN copy. Until plotly.js draws, and
+    /// for good where it cannot load (offline Jupyter and dotnet-repl outputs, viewers that run no script), the div shows
+    /// a static SVG drawing of the figure (<see cref="FigureSvg"/>), so a chart is never an empty gap. The JSON is written
+    /// with <c>&lt;</c>, <c>&gt;</c> and <c>&amp;</c> escaped, so no text in the figure can close the script element.
     /// </summary>
     public string ToHtml()
     {
@@ -53,11 +55,11 @@ public sealed class PlotlyFigure
         var json = JsonSerializer.Serialize(figure); // the default encoder escapes <, > and & as \u003C etc.
         var cdn = $"https://cdn.plot.ly/plotly-{PlotlyJsVersion}.min";
         return $$"""
-            <div id="{{id}}" style="width:100%;height:{{height.ToString(System.Globalization.CultureInfo.InvariantCulture)}}px"></div>
+            <div id="{{id}}" style="width:100%;height:{{height.ToString(System.Globalization.CultureInfo.InvariantCulture)}}px">{{FigureSvg.Render(figure)}}</div>
             <script type="text/javascript">
             (function () {
               var fig = {{json}};
-              var draw = function (P) { P.newPlot('{{id}}', fig.data, fig.layout || {}, { responsive: true }); };
+              var draw = function (P) { document.getElementById('{{id}}').innerHTML = ''; P.newPlot('{{id}}', fig.data, fig.layout || {}, { responsive: true }); };
               if (window.Plotly) { draw(window.Plotly); }
               else if (typeof window.require === 'function' && window.require.config) {
                 window.require.config({ paths: { plotly: '{{cdn}}' } });

@@ -7,15 +7,30 @@ namespace RlRig.Tests.Notebook;
 
 public sealed class FormatterTests
 {
-    [Fact]
-    public void Small_images_are_enlarged_with_sharp_pixels()
+    [Theory]
+    [InlineData(32, 16, 8)]      // short side 16 -> 128
+    [InlineData(32, 32, 4)]      // a shapes-world image
+    [InlineData(692, 32, 4)]     // a grid or trajectory strip of 32-px images: its height decides
+    [InlineData(32, 692, 4)]
+    [InlineData(290, 32, 4)]
+    [InlineData(2000, 32, 2)]    // as much as the long side allows
+    [InlineData(5000, 20, 1)]
+    [InlineData(100, 100, 2)]
+    [InlineData(128, 500, 1)]    // large enough already
+    [InlineData(2, 1, 128)]
+    public void Small_images_are_enlarged_with_sharp_pixels(int width, int height, int factor)
     {
-        using var image = new Image<Rgb24>(32, 16);
-        image[3, 2] = new Rgb24(255, 0, 0);
+        Assert.Equal(factor, ImageFormatter.DisplayFactor(width, height));
+        using var image = new Image<Rgb24>(width, height);
+        image[0, 0] = new Rgb24(255, 0, 0);
+        image[width - 1, height - 1] = new Rgb24(0, 0, 255);
         using var shown = Image.Load<Rgb24>(ImageFormatter.DisplayPng(image));
-        Assert.Equal((128, 64), (shown.Width, shown.Height));
-        Assert.Equal(new Rgb24(255, 0, 0), shown[3 * 4 + 3, 2 * 4]);
-        Assert.Equal(new Rgb24(0, 0, 0), shown[4 * 4, 2 * 4]);
+        Assert.Equal((width * factor, height * factor), (shown.Width, shown.Height));
+        // Nearest neighbour: each pixel becomes a factor x factor block of the same colour, no blending at its edge.
+        Assert.Equal(new Rgb24(255, 0, 0), shown[factor - 1, factor - 1]);
+        Assert.Equal(new Rgb24(0, 0, 255), shown[shown.Width - factor, shown.Height - factor]);
+        if (width > 2) Assert.Equal(new Rgb24(0, 0, 0), shown[factor, 0]);
+        Assert.Equal((width, height), (image.Width, image.Height)); // the data keeps its size
     }
 
     [Fact]

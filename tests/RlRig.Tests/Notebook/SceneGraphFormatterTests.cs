@@ -63,8 +63,8 @@ public sealed class SceneGraphFormatterTests
 
     internal static AnnotatedImage SmallAnnotated()
     {
-        // 32x16 is enlarged 4x for display, like any small image.
-        var image = new Image<Rgb24>(32, 16, new Rgb24(255, 255, 255));
+        // 32x32 (a shapes-world image) is enlarged 4x for display, like any small image.
+        var image = new Image<Rgb24>(32, 32, new Rgb24(255, 255, 255));
         return AnnotatedImage.FromBoxes(image, [("red " + Script, new Box(2, 3, 10, 8)), ("blue square", new Box(20, 4, 6, 6))], caption: "two <boxes>");
     }
 
@@ -73,14 +73,14 @@ public sealed class SceneGraphFormatterTests
     {
         AnnotatedImage value = SmallAnnotated();
         string html = AnnotatedImageFormatter.ToHtml(value);
-        Assert.Contains("width=\"128\" height=\"64\"", html);
+        Assert.Contains("width=\"128\" height=\"128\"", html);
         Assert.Contains("<rect x=\"8\" y=\"12\" width=\"40\" height=\"32\"", html);
         Assert.Contains("<rect x=\"80\" y=\"16\" width=\"24\" height=\"24\"", html);
         Assert.DoesNotContain("<script", html);
         Assert.Contains("red &lt;script&gt;alert(1)&lt;/script&gt;", html);
         Assert.Contains("<figcaption>two &lt;boxes&gt;</figcaption>", html);
         Assert.Equal(
-            "two <boxes>\n32x16 image, 2 items\n  red " + Script + ": x 2, y 3, 10x8\n  blue square: x 20, y 4, 6x6",
+            "two <boxes>\n32x32 image, 2 items\n  red " + Script + ": x 2, y 3, 10x8\n  blue square: x 20, y 4, 6x6",
             AnnotatedImageFormatter.ToPlainText(value).Replace("\r", ""));
     }
 
@@ -89,7 +89,7 @@ public sealed class SceneGraphFormatterTests
     {
         AnnotatedImage value = SmallAnnotated();
         using var png = Image.Load<Rgb24>(Convert.FromBase64String(AnnotatedImageFormatter.ToBase64Png(value)));
-        Assert.Equal((128, 64), (png.Width, png.Height));
+        Assert.Equal((128, 128), (png.Width, png.Height));
         var white = new Rgb24(255, 255, 255);
         var first = Color.ParseHex(BoxOverlay.Palette[0]).ToPixel<Rgb24>();
         var second = Color.ParseHex(BoxOverlay.Palette[1]).ToPixel<Rgb24>();
@@ -150,6 +150,6 @@ public sealed class RegisteredFormatterTests
         Assert.Contains("class=\"rlrig-boxes\"", html);
         Assert.DoesNotContain("<script", html);
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], Convert.FromBase64String(value.ToDisplayString("image/png"))[..4]);
-        Assert.StartsWith("two <boxes>\n32x16 image", value.ToDisplayString("text/plain").Replace("\r", ""));
+        Assert.StartsWith("two <boxes>\n32x32 image", value.ToDisplayString("text/plain").Replace("\r", ""));
     }
 }

@@ -16,10 +16,12 @@ public static class Processes
     public static ProcessResult Rlrig(string workingDirectory, TimeSpan timeout, params string[] args) =>
         Exec("dotnet", [RlrigDll, .. args], workingDirectory, timeout);
 
-    public static ProcessResult Exec(string file, IEnumerable<string> args, string workingDirectory, TimeSpan timeout)
+    public static ProcessResult Exec(string file, IEnumerable<string> args, string workingDirectory, TimeSpan timeout,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(file) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) info.ArgumentList.Add(a);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
