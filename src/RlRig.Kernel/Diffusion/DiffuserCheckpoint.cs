@@ -306,5 +306,5 @@ public sealed class DiffuserCheckpoint : IDisposable
         return new Layout(header, headerBytes, found == magic, payloadLength, hash);
     }
 
-    static string Sanitize(string s) => new(s.Select(c => char.IsControl(c) || c > 126 ? '?' : c).ToArray());
+    static string Sanitize(string s) => TerminalText.Escape(s);
 }
