@@ -13,10 +13,24 @@ var root = new RootCommand("rlrig: the RL-RIG research environment (Generate-Ref
     TrainCommand.Create(),
     EvalCommand.Create(),
 };
+root.Options.Add(TopLevelErrors.VerboseOption);
 var parsed = root.Parse(args);
-// Ctrl+C cancels the command's token; the default 2 s grace would kill a training step before its checkpoint is
-// written, so commands get time to finish the step, save and return.
-int exitCode = await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromMinutes(2) });
+int exitCode;
+try
+{
+    // Ctrl+C cancels the command's token; the default 2 s grace would kill a training step before its checkpoint is
+    // written, so commands get time to finish the step, save and return. System.CommandLine's own exception handler
+    // prints the raw trace: TopLevelErrors words it as one line instead.
+    exitCode = await parsed.InvokeAsync(new InvocationConfiguration
+    {
+        ProcessTerminationTimeout = TimeSpan.FromMinutes(2),
+        EnableDefaultExceptionHandler = false,
+    });
+}
+catch (Exception e)
+{
+    return TopLevelErrors.Report(parsed, e);
+}
 // System.CommandLine prints the errors and help for a bad command line and returns 1, which RlRig keeps for invalid
 // data; scripts must be able to tell the two apart (ExitCodes).
 return parsed.Action is ParseErrorAction ? ExitCodes.UsageOrIo : exitCode;

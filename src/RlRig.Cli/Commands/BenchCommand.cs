@@ -21,7 +21,7 @@ public static class BenchCommand
         {
             Description = $"Synthetic records to generate and read (default {LaionSgBenchmark.DefaultRecords:N0}).",
             DefaultValueFactory = _ => LaionSgBenchmark.DefaultRecords,
-        };
+        }.AtLeast(1);
         var output = new Option<string?>("--out") { Description = "Also write the figures as JSON to this file." };
         var laionSg = new Command("laion-sg",
             "Write a synthetic LAION-SG file to the temp folder, read and validate every record, and report records/s and peak memory. Run it with -c Release.")
@@ -34,11 +34,7 @@ public static class BenchCommand
 
     static int Run(int records, string? outPath)
     {
-        if (records < 1)
-        {
-            Console.Error.WriteLine($"{Name}: --records must be at least 1 (got {records})");
-            return ExitCodes.UsageOrIo;
-        }
+        if (outPath is not null) OutputPolicy.RequireFile(outPath, "--out");
         LaionSgBenchmarkResult result;
         try
         {
@@ -92,7 +88,7 @@ public static class BenchCommand
 
     static Command Diffuser()
     {
-        var steps = new Option<int>("--flat-steps") { Description = "Training steps of the memory-flatness run.", DefaultValueFactory = _ => 2000 };
+        var steps = new Option<int>("--flat-steps") { Description = "Training steps of the memory-flatness run.", DefaultValueFactory = _ => 2000 }.AtLeast(1);
         var output = new Option<FileInfo?>("--out") { Description = "Write the figures as JSON." };
         var command = new Command("diffuser", "Training steps/s (batch 32), sampled images/s (20 DDIM steps, batch 16), peak RSS, and RSS at the start and end of a long training run.")
         {
@@ -100,6 +96,7 @@ public static class BenchCommand
         };
         command.SetAction(result =>
         {
+            if (result.GetValue(output) is { } outFile) OutputPolicy.RequireFile(outFile.ToString(), "--out");
             RlRig.Torch.TorchRuntime.EnsureLoaded();
             var world = new WorldOptions();
             var config = ShapesWorldDiffuser.Config(world);

@@ -17,11 +17,12 @@ public static class EvalCommand
     static Command Diffuser()
     {
         var checkpoint = new Option<FileInfo>("--checkpoint") { Description = "Diffuser checkpoint.", DefaultValueFactory = _ => new FileInfo(ShapesWorldAssets.DiffuserCheckpoint) };
-        var seeds = new Option<string>("--seeds") { Description = "Comma-separated sampling seeds.", DefaultValueFactory = _ => "0,1,2" };
-        var steps = new Option<int>("--sampling-steps") { Description = "DDIM steps.", DefaultValueFactory = _ => ShapesWorldDiffuser.SamplingSteps };
-        var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale.", DefaultValueFactory = _ => ShapesWorldDiffuser.GuidanceScale };
-        var eta = new Option<double>("--eta") { Description = "DDIM eta: 0 deterministic, 1 DDPM's ancestral noise.", DefaultValueFactory = _ => ShapesWorldDiffuser.Eta };
-        var limit = new Option<int>("--prompts") { Description = "Use only the first N prompts (0 = all).", DefaultValueFactory = _ => 0 };
+        var seeds = new Option<string>("--seeds") { Description = "Comma-separated sampling seeds.", DefaultValueFactory = _ => "0,1,2" }
+            .Check(s => ParseSeeds(s) is not null, "a comma-separated list of one or more integers", s => $"'{s}'");
+        var steps = new Option<int>("--sampling-steps") { Description = "DDIM steps.", DefaultValueFactory = _ => ShapesWorldDiffuser.SamplingSteps }.InRange(1, 1000);
+        var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale.", DefaultValueFactory = _ => ShapesWorldDiffuser.GuidanceScale }.Finite(min: 0);
+        var eta = new Option<double>("--eta") { Description = "DDIM eta: 0 deterministic, 1 DDPM's ancestral noise.", DefaultValueFactory = _ => ShapesWorldDiffuser.Eta }.Finite(0, 1);
+        var limit = new Option<int>("--prompts") { Description = "Use only the first N prompts (0 = all).", DefaultValueFactory = _ => 0 }.AtLeast(0);
         var evalSet = new Option<FileInfo>("--eval-set") { Description = "Evaluation prompts.", DefaultValueFactory = _ => new FileInfo(EvaluationSet.RelativePath) };
         var output = new Option<FileInfo?>("--out") { Description = "Write the full report (every image's verdict) as JSON." };
         var manifest = new Option<bool>("--update-manifest") { Description = "Record the figures in the checkpoint's manifest." };
@@ -33,12 +34,23 @@ public static class EvalCommand
         {
             try
             {
+                var checkpointPath = result.GetValue(checkpoint)!.FullName;
+                var evalSetPath = result.GetValue(evalSet)!.FullName;
+                // Everything that can be refused is refused here, before minutes of sampling: outputs, inputs, the manifest.
+                var inputs = new[]
+                {
+                    new CommandInput(checkpointPath, "--checkpoint"),
+                    new CommandInput(DiffuserCheckpoint.ManifestPath(checkpointPath), "the manifest of --checkpoint"),
+                    new CommandInput(evalSetPath, "--eval-set"),
+                };
+                if (result.GetValue(output) is { } outFile) OutputPolicy.RequireFile(outFile.ToString(), "--out", inputs);
+                if (result.GetValue(manifest)) OutputPolicy.RequireFile(DiffuserCheckpoint.ManifestPath(checkpointPath), "--update-manifest", inputs[0], inputs[2]);
                 RlRig.Torch.TorchRuntime.EnsureLoaded();
-                var seedList = result.GetValue(seeds)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                    .Select(s => int.TryParse(s, CultureInfo.InvariantCulture, out var v) ? v : throw new ArgumentException($"--seeds: '{s}' is not an integer")).ToList();
-                var prompts = EvaluationSet.Read(result.GetValue(evalSet)!.FullName);
+                var seedList = ParseSeeds(result.GetValue(seeds)!)!;
+                if (CommandFiles.ProblemWithInput(evalSetPath, "--eval-set") is { } missing) throw new CommandLineException(missing);
+                var prompts = EvaluationSet.Read(evalSetPath);
                 if (result.GetValue(limit) > 0) prompts = prompts.Take(result.GetValue(limit)).ToList();
-                using var model = DiffuserCheckpoint.Load(result.GetValue(checkpoint)!.FullName);
+                using var model = DiffuserCheckpoint.Load(checkpointPath);
                 var judge = new ShapesJudge(new WorldOptions { CanvasSize = model.Config.ImageSize });
                 var report = DiffuserEvaluation.Evaluate(model.CreatePipeline(), prompts, seedList, judge, result.GetValue(steps), result.GetValue(guidance),
                     result.GetValue(eta), progress: new Progress<int>(n => Console.Error.Write($"\r{n}/{prompts.Count * seedList.Count} images judged")));
@@ -56,6 +68,19 @@ public static class EvalCommand
             }
         });
         return command;
+    }
+
+    // Null unless every comma-separated entry is an integer and there is at least one.
+    static List<int>? ParseSeeds(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var seeds = new List<int>();
+        foreach (var part in parts)
+        {
+            if (!int.TryParse(part, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var seed)) return null;
+            seeds.Add(seed);
+        }
+        return seeds.Count > 0 ? seeds : null;
     }
 
     static void Print(DiffuserQualityReport report)

@@ -47,6 +47,8 @@ public static class EvalSgCommand
             Console.Error.WriteLine($"{Name}: {problem}");
             return ExitCodes.UsageOrIo;
         }
+        if (outPath is not null)
+            OutputPolicy.RequireFile(outPath, "--out", new CommandInput(truthPath, "--truth"), new CommandInput(predictionPath, "--pred"));
 
         SceneGraphEvaluationResult result;
         try
@@ -56,12 +58,12 @@ public static class EvalSgCommand
         catch (LaionSgFormatException e)
         {
             Console.Error.WriteLine($"{Name}: {e.Message}");
-            Console.Error.WriteLine($"{Name}: run `rlrig laion-sg validate {e.FileName ?? "FILE"}` to list every invalid record");
+            Console.Error.WriteLine($"{Name}: run `rlrig laion-sg validate {TerminalText.Escape(e.FileName ?? "FILE")}` to list every invalid record");
             return ExitCodes.InvalidData;
         }
         catch (Exception e) when (CommandFiles.IsIo(e))
         {
-            Console.Error.WriteLine($"{Name}: cannot read the input: {e.Message}");
+            Console.Error.WriteLine($"{Name}: cannot read the input: {TerminalText.Escape(e.Message)}");
             return ExitCodes.UsageOrIo;
         }
 
@@ -80,10 +82,13 @@ public static class EvalSgCommand
         return ExitCodes.Ok;
     }
 
-    /// <summary>The report printed to the console: one row per matched record, the two means, then what did not match.</summary>
+    /// <summary>
+    /// The report printed to the console: one row per matched record, the two means, then what did not match. Every
+    /// img_id is escaped (<see cref="TerminalText"/>): it comes from the files and must not forge a line of the report.
+    /// </summary>
     public static string Table(SceneGraphEvaluationResult result, string truthPath, string predictionPath)
     {
-        var rows = result.Records.Select(r => (r.ImgId, (SceneGraphMeans?)new SceneGraphMeans(r.SgIou, r.EntityIou, r.RelationIou))).ToList();
+        var rows = result.Records.Select(r => (TerminalText.Escape(r.ImgId), (SceneGraphMeans?)new SceneGraphMeans(r.SgIou, r.EntityIou, r.RelationIou))).ToList();
         var meanRows = new List<(string, SceneGraphMeans?)>
         {
             ($"mean of {result.Matched} matched", result.Mean),
@@ -93,8 +98,8 @@ public static class EvalSgCommand
         int width = rows.Concat(meanRows).Select(r => r.Item1.Length).Append("img_id".Length).Max();
 
         var sb = new StringBuilder();
-        sb.AppendLine($"truth:      {truthPath} ({Count(result.TruthRecords, "record")})");
-        sb.AppendLine($"prediction: {predictionPath} ({Count(result.PredictionRecords, "record")})");
+        sb.AppendLine($"truth:      {TerminalText.Escape(truthPath)} ({Count(result.TruthRecords, "record")})");
+        sb.AppendLine($"prediction: {TerminalText.Escape(predictionPath)} ({Count(result.PredictionRecords, "record")})");
         sb.AppendLine();
         sb.AppendLine($"{"img_id".PadRight(width)}  {"SG-IoU",8}  {"Entity-IoU",10}  {"Relation-IoU",12}");
         foreach (var row in rows) AppendRow(sb, row, width);
@@ -117,7 +122,7 @@ public static class EvalSgCommand
     static string Count(int n, string noun) => $"{n} {noun}{(n == 1 ? "" : "s")}";
 
     static string IdList(string what, IReadOnlyList<string> ids) =>
-        $"{what} ({ids.Count}): {(ids.Count == 0 ? "none" : string.Join(", ", ids))}";
+        $"{what} ({ids.Count}): {(ids.Count == 0 ? "none" : string.Join(", ", ids.Select(TerminalText.Escape)))}";
 
     /// <summary>The JSON written by <c>--out</c>: the two paths, then the evaluation result as the Kernel serialises it.</summary>
     public static string Json(SceneGraphEvaluationResult result, string truthPath, string predictionPath)

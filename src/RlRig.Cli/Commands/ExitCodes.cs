@@ -14,4 +14,10 @@ public static class ExitCodes
 
     /// <summary>The command line is wrong, or a file could not be opened, read or written.</summary>
     public const int UsageOrIo = 2;
+
+    /// <summary>An unexpected error, i.e. a bug in RlRig: one line names the command and the cause; --verbose shows the trace.</summary>
+    public const int Unexpected = 3;
+
+    /// <summary>Stopped by Ctrl+C or SIGTERM before finishing (128 + SIGINT, as shells report it); nothing half-written is left.</summary>
+    public const int Interrupted = 130;
 }

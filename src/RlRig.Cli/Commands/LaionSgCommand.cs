@@ -1,4 +1,5 @@
 using System.CommandLine;
+using RlRig.IO;
 using RlRig.LaionSg;
 
 namespace RlRig.Cli.Commands;
@@ -39,7 +40,7 @@ public static class LaionSgCommand
         }
 
         // The error lines are the command's output (for grep or a file), so they go to stdout; each already names the
-        // file, the record index, the img_id and the field.
+        // file, the record index, the img_id and the field, escaped (LaionSgError.ToString), as is the summary's file name.
         foreach (LaionSgError error in report.Errors) Console.WriteLine(error);
         Console.WriteLine(Summary(report));
         return report.IsValid ? ExitCodes.Ok : ExitCodes.InvalidData;
@@ -48,7 +49,7 @@ public static class LaionSgCommand
     /// <summary>The closing line: counts, and whether the reader had to stop before the end of the file.</summary>
     public static string Summary(LaionSgValidationReport report)
     {
-        string counts = $"{report.Source}: {report.RecordsRead} record{(report.RecordsRead == 1 ? "" : "s")} read, {report.Valid} valid, {report.Invalid} invalid";
+        string counts = $"{TerminalText.Escape(report.Source)}: {report.RecordsRead} record{(report.RecordsRead == 1 ? "" : "s")} read, {report.Valid} valid, {report.Invalid} invalid";
         if (!report.Complete) return counts + "; reading stopped at the last error above (truncated or malformed JSON, or an oversized record): nothing after it was checked";
         return report.IsValid ? counts + ": the file is valid" : counts;
     }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using RlRig.Cli.Notebooks;
+using RlRig.IO;
 
 namespace RlRig.Cli.Commands;
 
@@ -21,9 +22,9 @@ public static class RunCommand
         };
         var timeout = new Option<double>("--cell-timeout")
         {
-            Description = "Seconds a single cell may run before the run stops as hung.",
+            Description = $"Seconds a single cell may run before the run stops as hung (at most {MaxCellTimeoutSeconds:N0}).",
             DefaultValueFactory = _ => 600,
-        };
+        }.Finite(0, MaxCellTimeoutSeconds, minExclusive: true);
         var fullOutput = new Option<bool>("--full-output")
         {
             Description = $"Keep every character a cell prints (by default one output keeps its first and last {NotebookRunOptions.DefaultMaxStreamChars / 2:N0} characters and says how much it dropped).",
@@ -36,6 +37,9 @@ public static class RunCommand
             result.GetValue(notebook)!, result.GetValue(output)!, result.GetValue(parameters) ?? [], result.GetValue(timeout), result.GetValue(fullOutput), cancellationToken));
         return command;
     }
+
+    // A timer cannot wait longer than int.MaxValue milliseconds (24.8 days); a round figure below that.
+    const double MaxCellTimeoutSeconds = 2_000_000;
 
     static async Task<int> RunAsync(FileInfo notebookFile, DirectoryInfo outDir, string[] parameterArgs, double timeoutSeconds, bool fullOutput, CancellationToken cancellationToken)
     {
@@ -52,18 +56,15 @@ public static class RunCommand
         }
         catch (NotebookFormatException e)
         {
-            stderr.WriteLine($"rlrig run: {e.Message}");
-            return 2;
+            stderr.WriteLine($"rlrig run: {TerminalText.Escape(e.Message)}");
+            return ExitCodes.UsageOrIo;
         }
-        if (timeoutSeconds <= 0)
-        {
-            stderr.WriteLine("rlrig run: --cell-timeout must be a positive number of seconds");
-            return 2;
-        }
-
         var name = Path.GetFileNameWithoutExtension(notebookFile.Name);
-        var ipynbPath = Path.Combine(outDir.FullName, name + ".ipynb");
-        var htmlPath = Path.Combine(outDir.FullName, name + ".html");
+        // Refused before any cell runs: an output over the notebook itself would bake --param values and partial outputs into the source.
+        var outFolder = OutputPolicy.RequireFolder(outDir.ToString(), "--out", [name + ".ipynb", name + ".html"], [],
+            new CommandInput(notebookFile.FullName, "the notebook"));
+        var ipynbPath = Path.Combine(outFolder, name + ".ipynb");
+        var htmlPath = Path.Combine(outFolder, name + ".html");
         // Cells resolve relative paths (#r, data files) against the notebook's folder, as notebook front ends do.
         var previousDirectory = Environment.CurrentDirectory;
         Environment.CurrentDirectory = notebookFile.DirectoryName!;
@@ -75,13 +76,13 @@ public static class RunCommand
                 Parameters = parameters,
                 CellTimeout = TimeSpan.FromSeconds(timeoutSeconds),
                 MaxStreamChars = fullOutput ? null : NotebookRunOptions.DefaultMaxStreamChars,
-                OnCellStarting = (n, count, cell) => stderr.WriteLine($"[{n}/{count}] {cell.FirstLine}"),
+                OnCellStarting = (n, count, cell) => stderr.WriteLine($"[{n}/{count}] {TerminalText.Escape(cell.FirstLine)}"),
             }, cancellationToken);
         }
         catch (NotebookFormatException e)
         {
-            stderr.WriteLine($"rlrig run: {e.Message}");
-            return 2;
+            stderr.WriteLine($"rlrig run: {TerminalText.Escape(e.Message)}");
+            return ExitCodes.UsageOrIo;
         }
         finally
         {
@@ -92,11 +93,11 @@ public static class RunCommand
         NotebookHtml.Write(result.Notebook, htmlPath);
         if (result.Failure is { } failure)
         {
-            stderr.WriteLine($"rlrig run: {notebookFile.Name}: {failure}");
+            stderr.WriteLine($"rlrig run: {TerminalText.Escape(notebookFile.Name)}: {TerminalText.Escape(failure.ToString())}");
             stderr.WriteLine($"rlrig run: wrote what ran so far to {ipynbPath} and {htmlPath}");
             return 1;
         }
-        stdout.WriteLine($"Executed {notebookFile.Name}: {ipynbPath} and {htmlPath}");
+        stdout.WriteLine($"Executed {TerminalText.Escape(notebookFile.Name)}: {ipynbPath} and {htmlPath}");
         return 0;
     }
 

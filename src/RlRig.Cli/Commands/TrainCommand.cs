@@ -14,23 +14,23 @@ public static class TrainCommand
     static Command Diffuser()
     {
         var defaults = ShapesWorldDiffuser.TrainerOptions;
-        var steps = new Option<int>("--steps") { Description = "Optimizer steps.", DefaultValueFactory = _ => defaults.TotalSteps };
-        var batch = new Option<int>("--batch") { Description = "Images per step.", DefaultValueFactory = _ => defaults.BatchSize };
+        var steps = new Option<int>("--steps") { Description = "Optimizer steps.", DefaultValueFactory = _ => defaults.TotalSteps }.AtLeast(1);
+        var batch = new Option<int>("--batch") { Description = "Images per step.", DefaultValueFactory = _ => defaults.BatchSize }.AtLeast(1);
         var seed = new Option<long>("--seed") { Description = "Seed of weights, data and noise.", DefaultValueFactory = _ => 0 };
         var output = new Option<DirectoryInfo>("--out") { Description = "Run folder (checkpoint, training state, TensorBoard events).", DefaultValueFactory = _ => new DirectoryInfo(defaults.OutputDir) };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out exactly where it stopped, with its architecture and options (flags given override them)." };
-        var every = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints.", DefaultValueFactory = _ => defaults.CheckpointEvery };
-        var threads = new Option<int>("--threads") { Description = "Torch CPU threads (0 = libtorch's default).", DefaultValueFactory = _ => 0 };
-        var lr = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => defaults.LearningRate };
-        var minSnr = new Option<double>("--min-snr-gamma") { Description = "Min-SNR loss weighting gamma (0 = plain MSE).", DefaultValueFactory = _ => defaults.MinSnrGamma };
+        var every = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints (0 = only at the end and when stopped).", DefaultValueFactory = _ => defaults.CheckpointEvery }.AtLeast(0);
+        var threads = new Option<int>("--threads") { Description = "Torch CPU threads (0 = libtorch's default).", DefaultValueFactory = _ => 0 }.InRange(0, 1024);
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => defaults.LearningRate }.Finite(0, 1, minExclusive: true, maxExclusive: true);
+        var minSnr = new Option<double>("--min-snr-gamma") { Description = "Min-SNR loss weighting gamma (0 = plain MSE).", DefaultValueFactory = _ => defaults.MinSnrGamma }.Finite(min: 0);
         var prediction = new Option<PredictionType>("--prediction") { Description = "What the U-Net predicts: Epsilon or VPrediction.", DefaultValueFactory = _ => new DiffuserConfig().PredictionType };
         var recipe = ShapesWorldDiffuser.Config(new WorldOptions());
         var mask = new Option<bool>("--mask-padding") { Description = "Attention ignores the prompt's padding tokens (--mask-padding false: it does not).", DefaultValueFactory = _ => recipe.MaskPadding };
-        var textConv = new Option<int>("--text-conv") { Description = "Width in words of the text encoder's causal convolution (0 = none).", DefaultValueFactory = _ => recipe.TextConvWidth };
+        var textConv = new Option<int>("--text-conv") { Description = "Width in words of the text encoder's causal convolution (0 = none).", DefaultValueFactory = _ => recipe.TextConvWidth }.AtLeast(0);
         var textLayers = new Option<int>("--text-layers") { Description = "Transformer layers of the text encoder.", DefaultValueFactory = _ => recipe.TextLayers };
         var pooled = new Option<bool>("--pooled-text") { Description = "Add the prompt's mean encoding to the timestep embedding.", DefaultValueFactory = _ => recipe.PooledText };
-        var cross = new Option<int[]>("--cross-attention") { Description = "Image sides at which the U-Net attends to the prompt, e.g. 32 16 8 4.", DefaultValueFactory = _ => [.. recipe.CrossAttentionResolutions], AllowMultipleArgumentsPerToken = true };
-        var grounding = new Option<double>("--grounding") { Description = "Weight of the grounding loss on the U-Net's attention to the prompt (0 = none).", DefaultValueFactory = _ => defaults.GroundingWeight };
+        var cross = new Option<int[]>("--cross-attention") { Description = "Image sides at which the U-Net attends to the prompt, e.g. 32 16 8 4.", DefaultValueFactory = _ => [.. recipe.CrossAttentionResolutions], AllowMultipleArgumentsPerToken = true }.EachAtLeast(1);
+        var grounding = new Option<double>("--grounding") { Description = "Weight of the grounding loss on the U-Net's attention to the prompt (0 = none).", DefaultValueFactory = _ => defaults.GroundingWeight }.Finite(min: 0);
         var evalSet = new Option<FileInfo>("--eval-set") { Description = "Evaluation prompts excluded from training.", DefaultValueFactory = _ => new FileInfo(EvaluationSet.RelativePath) };
         var command = new Command("diffuser", "Train the shapes world's Diffuser (DDPM objective, EMA, CFG dropout). Ctrl+C or SIGTERM saves a checkpoint and stops; --resume continues.")
         {
@@ -39,7 +39,11 @@ public static class TrainCommand
         command.SetAction((result, ct) =>
         {
             var world = new WorldOptions();
-            var outputDir = result.GetValue(output)!.FullName;
+            var evalSetPath = result.GetValue(evalSet)!.FullName;
+            // Refused now, not at the first checkpoint minutes into training.
+            var outputDir = OutputPolicy.RequireFolder(result.GetValue(output)!.ToString(), "--out",
+                files: [Path.GetFileName(DiffuserTrainer.CheckpointPath("")), Path.GetFileName(DiffuserCheckpoint.ManifestPath(DiffuserTrainer.CheckpointPath(""))), Path.GetFileName(DiffuserTrainer.TrainingStatePath(""))],
+                folders: ["tensorboard"], new CommandInput(evalSetPath, "--eval-set"));
             // A resumed run continues as it was started: what the command line does not say comes from the run folder,
             // so `--out DIR --resume` is enough, whatever the defaults were when the run began.
             DiffuserRun? saved = null;

@@ -78,7 +78,14 @@ public static class NotebookReader
 
     static NotebookDocument ParseDib(string path, string text)
     {
-        var kernels = new KernelInfoCollection { new("csharp", "C#", ["c#", "C#"]), new("markdown", "Markdown", ["md"]) };
+        // Every kernel a .dib may name must be known to the parser: an unknown "#!fsharp" would stay inside the C# cell
+        // above it and fail as a compile error at run time (exit 1) where the same .ipynb is refused up front (exit 2).
+        var kernels = new KernelInfoCollection
+        {
+            new("csharp", "C#", ["c#", "C#"]), new("markdown", "Markdown", ["md"]),
+            new("fsharp", "F#", ["f#", "F#"]), new("pwsh", "PowerShell", ["powershell"]), new("javascript", "JavaScript", ["js"]),
+            new("html", "HTML"), new("sql", "SQL"), new("kql", "KQL"), new("mermaid", "Mermaid"), new("http", "HTTP"), new("value", "Value"),
+        };
         kernels.DefaultKernelName = "csharp";
         InteractiveDocument document;
         try { document = CodeSubmission.Parse(text, kernels); }

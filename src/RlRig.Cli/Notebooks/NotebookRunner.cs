@@ -148,11 +148,21 @@ public static class NotebookRunner
         var index = notebook.Cells.ToList().FindIndex(c => c.Kind == CellKind.Code && c.Tags.Contains(ParametersTag));
         if (index < 0)
             throw new NotebookFormatException($"{notebook.Path}: parameters were given ({string.Join(", ", parameters.Keys)}) but no code cell is tagged \"{ParametersTag}\"");
+        // An override of a name the cell does not assign would fail as a compile error in "cell 2", after the cells
+        // before it ran: a misspelt --param is a bad command line, said so before anything runs.
+        var assigned = AssignedNames(notebook.Cells[index].Source);
+        var unknown = parameters.Keys.Where(k => !assigned.Contains(k)).ToList();
+        if (unknown.Count > 0)
+            throw new NotebookFormatException($"{notebook.Path}: no parameter named {string.Join(", ", unknown.Select(k => $"'{k}'"))}; the cell tagged \"{ParametersTag}\" assigns {(assigned.Count == 0 ? "nothing" : string.Join(", ", assigned.Order(StringComparer.Ordinal)))}");
         var assignments = parameters.Select(p => $"{ValidName(notebook.Path, p.Key)} = {Literal(p.Value)};");
         var injected = new NotebookCell("injected-parameters", CellKind.Code, "// Parameters given to rlrig run\n" + string.Join("\n", assignments),
             ["injected-parameters"], []);
         return notebook.Cells.Take(index + 1).Append(injected).Concat(notebook.Cells.Skip(index + 1));
     }
+
+    // The names a parameters cell assigns, papermill style: "var quick = false;", "int n = 3;", "seed = 7;" at the start of a line.
+    static HashSet<string> AssignedNames(string source) =>
+        [.. Regex.Matches(source, @"(?m)^[ \t]*(?:[A-Za-z_][\w.]*(?:<[^=;]*>)?(?:\[\])?\??[ \t]+)?([A-Za-z_]\w*)[ \t]*=(?!=)").Select(m => m.Groups[1].Value)];
 
     static string ValidName(string path, string name) =>
         Regex.IsMatch(name, "^[A-Za-z_][A-Za-z0-9_]*$") ? name

@@ -17,13 +17,22 @@ public sealed class DiffuserCheckpointException(string message, Exception? inner
 /// </summary>
 /// <remarks>
 /// File layout (shared with the training state): 8-byte magic, int32 header length, UTF-8 JSON header, int64 payload
-/// length, SHA-256 of the payload, payload. The length and hash let a truncated or damaged file fail with a clear
-/// message before any weight is read.
+/// length, SHA-256, payload. The length and hash let a truncated or damaged file fail with a clear message before any
+/// weight is read. Format 2 (magic ending in 2) hashes the header's bytes and then the payload, so a changed step or
+/// option is caught like a changed weight; format 1 files (the committed checkpoint among them) hashed the payload only
+/// and still load, their header then covered by the manifest's sha256 of the whole file, which <see cref="Load(string)"/>
+/// compares whenever a manifest is present.
 /// </remarks>
 public sealed class DiffuserCheckpoint : IDisposable
 {
-    internal const string InferenceMagic = "RLRIGDF1";
-    internal const string TrainingMagic = "RLRIGTS1";
+    internal const string InferenceMagic = "RLRIGDF2";
+    internal const string TrainingMagic = "RLRIGTS2";
+
+    // Format 1 differs only in what its hash covers (the remarks); its magic is format 2's with a 1 at the end.
+    static string LegacyMagic(string magic) => magic[..^1] + "1";
+
+    // Encoding.UTF8 turns invalid bytes into U+FFFD without a word: a damaged header must fail instead.
+    static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     DiffuserCheckpoint(string path, DiffuserConfig config, int step, TextToImageDiffuser model)
     {
@@ -85,6 +94,7 @@ public sealed class DiffuserCheckpoint : IDisposable
     public static DiffuserCheckpoint Load(string path, DiffuserConfig? expected)
     {
         var (header, payload) = ReadFile(path, InferenceMagic);
+        RequireManifestAgrees(path);
         var config = ConfigFrom(path, header);
         RequireSameConfig(path, config, expected);
         var step = header["step"]?.GetValue<int>() ?? 0;
@@ -103,6 +113,31 @@ public sealed class DiffuserCheckpoint : IDisposable
         catch { model.Dispose(); throw; }
         model.eval();
         return new DiffuserCheckpoint(System.IO.Path.GetFullPath(path), config, step, model);
+    }
+
+    /// <summary>
+    /// Compares the file with the sha256 its manifest records, when there is a manifest: the only check that covers a
+    /// format 1 file's header, and a check that the manifest describes this file and not an earlier one.
+    /// </summary>
+    /// <exception cref="DiffuserCheckpointException">The manifest is unreadable, or it and the file disagree; the message names both files.</exception>
+    public static void RequireManifestAgrees(string path)
+    {
+        var manifestPath = ManifestPath(path);
+        if (!File.Exists(manifestPath)) return;
+        JsonNode? recorded;
+        try { recorded = JsonNode.Parse(StrictUtf8.GetString(File.ReadAllBytes(manifestPath)))?.AsObject()["sha256"]; }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or DecoderFallbackException)
+        {
+            throw new DiffuserCheckpointException($"manifest {manifestPath} of checkpoint {path} is unreadable ({Sanitize(e.Message)}); restore it or delete it", e);
+        }
+        // A manifest written before the checkpoint had one (Manifest.Update on a bare file) records no hash: nothing to compare.
+        if (recorded is null) return;
+        var expected = recorded is JsonValue v && v.TryGetValue<string>(out var text) ? text : recorded.ToJsonString();
+        string actual;
+        using (var stream = File.OpenRead(path)) actual = Convert.ToHexStringLower(SHA256.HashData(stream));
+        if (!string.Equals(expected, actual, StringComparison.OrdinalIgnoreCase))
+            throw new DiffuserCheckpointException(
+                $"checkpoint {path} does not match its manifest {manifestPath}: the manifest records sha256 {Sanitize(expected)}, the checkpoint's is {actual}; one of the two was changed or replaced");
     }
 
     internal static void RequireSameConfig(string path, DiffuserConfig found, DiffuserConfig? expected)
@@ -154,7 +189,7 @@ public sealed class DiffuserCheckpoint : IDisposable
     /// </summary>
     internal static void WriteFile(string path, string magic, JsonObject header, Action<Stream> writePayload)
     {
-        var json = Encoding.UTF8.GetBytes(header.ToJsonString());
+        var json = StrictUtf8.GetBytes(header.ToJsonString());
         AtomicFile.Write(path, stream =>
         {
             using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
@@ -167,6 +202,7 @@ public sealed class DiffuserCheckpoint : IDisposable
             w.Write(new byte[32]);
             w.Flush();
             using var payload = new HashingWriteStream(stream);
+            payload.Cover(json);
             writePayload(payload);
             payload.Flush();
             var end = stream.Position;
@@ -178,26 +214,38 @@ public sealed class DiffuserCheckpoint : IDisposable
         });
     }
 
-    /// <summary>Reads and checks a file's header and payload, and the payload's hash.</summary>
+    /// <summary>Reads and checks a file's header and payload, and the hash over both (format 1: over the payload).</summary>
     internal static (JsonObject Header, byte[] Payload) ReadFile(string path, string magic)
     {
         using var stream = OpenFile(path);
         var layout = ReadLayout(path, magic, stream);
         var payload = new byte[layout.PayloadLength];
         stream.ReadExactly(payload);
-        if (!SHA256.HashData(payload).AsSpan().SequenceEqual(layout.Hash))
-            throw new DiffuserCheckpointException($"checkpoint {path} is damaged: the weights' SHA-256 does not match the header");
+        using var sha = layout.StartHash();
+        sha.AppendData(payload);
+        layout.RequireHash(path, sha);
         return (layout.Header, payload);
     }
 
     /// <summary>
-    /// Reads and checks a file's header alone: what it says about the run, without reading (or hashing) tens of MB of
-    /// weights that a caller about to load them with <see cref="ReadFile"/> would read again.
+    /// Reads and checks a file's header alone, without holding tens of MB of weights: what it says about the run. The
+    /// hash is still checked (streamed), because a run resumed or described from a changed header goes wrong silently.
     /// </summary>
     internal static JsonObject ReadHeader(string path, string magic)
     {
         using var stream = OpenFile(path);
-        return ReadLayout(path, magic, stream).Header;
+        var layout = ReadLayout(path, magic, stream);
+        using var sha = layout.StartHash();
+        var buffer = new byte[1 << 20];
+        for (var left = layout.PayloadLength; left > 0;)
+        {
+            var n = stream.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
+            if (n == 0) break;
+            sha.AppendData(buffer, 0, n);
+            left -= n;
+        }
+        layout.RequireHash(path, sha);
+        return layout.Header;
     }
 
     static FileStream OpenFile(string path)
@@ -206,7 +254,24 @@ public sealed class DiffuserCheckpoint : IDisposable
         return File.OpenRead(path);
     }
 
-    sealed record Layout(JsonObject Header, long PayloadLength, byte[] Hash);
+    sealed record Layout(JsonObject Header, byte[] HeaderBytes, bool HeaderCovered, long PayloadLength, byte[] Hash)
+    {
+        /// <summary>A hash that has taken in what precedes the payload in the hashed sequence.</summary>
+        public IncrementalHash StartHash()
+        {
+            var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            if (HeaderCovered) sha.AppendData(HeaderBytes);
+            return sha;
+        }
+
+        public void RequireHash(string path, IncrementalHash sha)
+        {
+            if (sha.GetCurrentHash().AsSpan().SequenceEqual(Hash)) return;
+            throw new DiffuserCheckpointException(HeaderCovered
+                ? $"checkpoint {path} is damaged: the SHA-256 of its header and weights does not match the one stored in it"
+                : $"checkpoint {path} is damaged: the weights' SHA-256 does not match the header");
+        }
+    }
 
     // Leaves the stream at the payload's first byte.
     static Layout ReadLayout(string path, string magic, FileStream stream)
@@ -218,12 +283,13 @@ public sealed class DiffuserCheckpoint : IDisposable
         if (length < 12) throw Truncated("shorter than the header");
         using var r = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
         var found = Encoding.ASCII.GetString(r.ReadBytes(8));
-        if (found != magic)
+        if (found != magic && found != LegacyMagic(magic))
             throw new DiffuserCheckpointException($"checkpoint {path} is not {kind} (starts with \"{Sanitize(found)}\", expected \"{magic}\")");
         var jsonLength = r.ReadInt32();
         if (jsonLength < 0 || 12L + jsonLength + 8 + 32 > length) throw Truncated($"the header needs {12L + jsonLength + 40} bytes");
         JsonObject header;
-        try { header = JsonNode.Parse(Encoding.UTF8.GetString(r.ReadBytes(jsonLength)))!.AsObject(); }
+        var headerBytes = r.ReadBytes(jsonLength);
+        try { header = JsonNode.Parse(StrictUtf8.GetString(headerBytes))!.AsObject(); }
         catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or DecoderFallbackException)
         {
             throw new DiffuserCheckpointException($"checkpoint {path} has a damaged header: {e.Message}", e);
@@ -237,8 +303,8 @@ public sealed class DiffuserCheckpoint : IDisposable
             throw new DiffuserCheckpointException($"checkpoint {path} has {length - start - payloadLength} unexpected bytes after its weights");
         if (payloadLength > Array.MaxLength)
             throw new DiffuserCheckpointException($"checkpoint {path} promises {payloadLength} bytes of weights, more than this reader can hold");
-        return new Layout(header, payloadLength, hash);
+        return new Layout(header, headerBytes, found == magic, payloadLength, hash);
     }
 
-    static string Sanitize(string s) => new(s.Select(c => char.IsControl(c) || c > 126 ? '?' : c).ToArray());
+    static string Sanitize(string s) => TerminalText.Escape(s);
 }

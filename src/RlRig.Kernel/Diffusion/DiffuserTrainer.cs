@@ -50,6 +50,8 @@ public sealed class DiffuserTrainer : IDisposable
         dataGenerator = new Generator((ulong)options.Seed * 2 + 1, CPU);
         noiseGenerator = new Generator((ulong)options.Seed * 2 + 2, CPU);
         if (options.Resume) LoadTrainingState();
+        // A run killed mid-checkpoint (SIGKILL, power loss) leaves its hidden temporary file; nothing else would remove it.
+        RlRig.IO.AtomicFile.RemoveStaleTemporaries(options.OutputDir);
     }
 
     public DiffuserConfig Config { get; }

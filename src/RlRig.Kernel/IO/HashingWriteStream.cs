@@ -16,6 +16,12 @@ public sealed class HashingWriteStream(Stream inner) : Stream
     /// <summary>SHA-256 of everything written so far.</summary>
     public byte[] Hash() => sha.GetCurrentHash();
 
+    /// <summary>
+    /// Adds bytes to the hash without writing them (nor counting them): bytes already written before the place where the
+    /// hash itself is stored, such as a file's header, so that the hash covers them too.
+    /// </summary>
+    public void Cover(ReadOnlySpan<byte> bytes) => sha.AppendData(bytes);
+
     public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
     public override void Write(ReadOnlySpan<byte> buffer)

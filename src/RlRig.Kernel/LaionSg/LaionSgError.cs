@@ -11,8 +11,10 @@ namespace RlRig.LaionSg;
 /// <param name="Source">The file (as the caller named it) or stream name; null when unknown.</param>
 public sealed record LaionSgError(int RecordIndex, string? ImgId, string Field, string Message, string? Source = null)
 {
-    /// <inheritdoc />
-    public override string ToString()
+    /// <summary>The error as one line; what came from the file (img_id, values) is escaped (<see cref="RlRig.IO.TerminalText"/>), so printing it cannot forge terminal output.</summary>
+    public override string ToString() => RlRig.IO.TerminalText.Escape(Unescaped());
+
+    string Unescaped()
     {
         string source = Source is null ? "" : Source + ": ";
         string where = RecordIndex < 0

@@ -34,6 +34,13 @@ public sealed record LaionSgReadOptions
     /// </summary>
     public bool DropRecordsWithoutRelations { get; init; }
 
+    /// <summary>
+    /// A record whose img_id an earlier record of the file already has is invalid (field img_id, naming the earlier
+    /// record): records are matched by img_id, so a second one is either a mistake or silently ignored. Defaults to
+    /// false (reading for training keeps every record); validation and evaluation turn it on. Holds every img_id.
+    /// </summary>
+    public bool RejectDuplicateImgIds { get; init; }
+
     /// <summary>Bytes read from the stream at a time. Defaults to 65536; at least 1.</summary>
     public int InitialBufferSize { get; init; } = DefaultInitialBufferSize;
 

@@ -66,7 +66,7 @@ public static class LaionSgReader
     /// <summary>As <see cref="Validate(string, LaionSgReadOptions?)"/> from a stream, which is left open.</summary>
     public static LaionSgValidationReport Validate(Stream stream, string sourceName, LaionSgReadOptions? options = null)
     {
-        options = (options ?? new LaionSgReadOptions()) with { OnInvalid = LaionSgInvalidRecordPolicy.Skip, Filter = null };
+        options = (options ?? new LaionSgReadOptions()) with { OnInvalid = LaionSgInvalidRecordPolicy.Skip, Filter = null, RejectDuplicateImgIds = true };
         var errors = new List<LaionSgError>();
         int read = 0, valid = 0;
         bool complete = true;
@@ -97,8 +97,12 @@ public static class LaionSgReader
     private static IEnumerable<LaionSgReadResult> ReadStream(Stream stream, LaionSgReadOptions options, string? source)
     {
         var parser = new LaionSgStreamParser(stream, options, source);
+        Dictionary<string, int>? firstWithImgId = options.RejectDuplicateImgIds ? new(StringComparer.Ordinal) : null;
         while (parser.TryNext(out LaionSgReadResult result))
         {
+            if (firstWithImgId is not null && result.Record is { } record && !firstWithImgId.TryAdd(record.ImgId, result.RecordIndex))
+                result = new LaionSgReadResult(result.RecordIndex, null, new LaionSgError(result.RecordIndex, record.ImgId, "img_id",
+                    $"duplicate img_id: record {firstWithImgId[record.ImgId]} has it too (records are matched by img_id)", source));
             if (result.Error is not null && options.OnInvalid == LaionSgInvalidRecordPolicy.Stop)
                 throw new LaionSgFormatException(result.Error);
             yield return result;

@@ -23,7 +23,7 @@ public sealed record SceneGraphMeans(double SgIou, double EntityIou, double Rela
 /// <param name="Records">One row per matched img_id, in ground-truth order.</param>
 /// <param name="MissingInPrediction">Ground-truth img_ids with no prediction, in ground-truth order.</param>
 /// <param name="MissingInTruth">Prediction img_ids with no ground truth, in prediction order.</param>
-/// <param name="DuplicateImgIds">img_ids met twice on one side ("truth:ID" or "prediction:ID"); only the first counts.</param>
+/// <param name="DuplicateImgIds">img_ids met twice on one side ("truth:ID" or "prediction:ID") of in-memory records; only the first counts. Always empty when evaluating files, where a duplicate is an invalid record (<see cref="LaionSgReadOptions.RejectDuplicateImgIds"/>).</param>
 public sealed record SceneGraphEvaluationResult(
     int TruthRecords,
     int PredictionRecords,
@@ -100,7 +100,8 @@ public static class SceneGraphEvaluation
     {
         ArgumentException.ThrowIfNullOrEmpty(truthPath);
         ArgumentException.ThrowIfNullOrEmpty(predictionPath);
-        options ??= new LaionSgReadOptions();
+        // A second record with an img_id is invalid, as laion-sg validate says: scoring only the first would hide it.
+        options = (options ?? new LaionSgReadOptions()) with { RejectDuplicateImgIds = true };
         return Evaluate(
             LaionSgReader.Read(truthPath, options).Where(r => r.Record is not null).Select(r => r.Record!),
             LaionSgReader.Read(predictionPath, options).Where(r => r.Record is not null).Select(r => r.Record!));

@@ -35,7 +35,8 @@ public static class EvaluationSet
         LaionSgWriter.Write(path, scenes.Select((s, i) => WorldDataset.ToRecord($"eval-{i:D4}", "", s)), new LaionSgWriteOptions { Indented = true });
 
     /// <summary>Reads the set back as scene graphs (without boxes).</summary>
-    public static IReadOnlyList<SceneGraph> Read(string path) => LaionSgReader.ReadRecords(path).Select(r => r.ToSceneGraph()).ToList();
+    public static IReadOnlyList<SceneGraph> Read(string path) =>
+        LaionSgReader.ReadRecords(path, new LaionSgReadOptions { RejectDuplicateImgIds = true }).Select(r => r.ToSceneGraph()).ToList();
 
     /// <summary>
     /// A scene's identity: its objects and its relations with "right of" and "below" rewritten as "left of" and "above"

@@ -93,13 +93,13 @@ public sealed class DiffuserCommandTests : IDisposable
     {
         var result = Processes.Rlrig(Repo.Root, Limit, "eval", "diffuser", "--eta", "-1", "--prompts", "3", "--seeds", "0");
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains("eta: must be >= 0 (got -1)", result.StdErr);
+        Assert.Contains("--eta must be a finite number in [0, 1] (got -1)", result.StdErr);
         Assert.DoesNotContain("   at ", result.StdErr);
     }
 
     [Theory]
     [InlineData("--text-layers", "0", "TextLayers: 0 must be at least 1")]
-    [InlineData("--lr", "2", "LearningRate: 2 must be in (0, 1)")]
+    [InlineData("--lr", "2", "--lr must be a finite number in (0, 1) (got 2)")]
     public void Train_with_an_invalid_option_names_the_field_and_writes_nothing(string option, string value, string message)
     {
         var run = temp.File("invalid");

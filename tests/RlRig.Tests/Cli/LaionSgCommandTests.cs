@@ -105,7 +105,9 @@ public sealed class LaionSgCommandTests : IDisposable
         File.WriteAllText(blocker, "");
         var run = Rlrig("eval-sg", "--truth", Sample, "--pred", Prediction, "--out", Path.Combine(blocker, "r.json"));
         Assert.Equal(2, run.ExitCode);
-        Assert.Contains($"rlrig eval-sg: cannot write {Path.Combine(blocker, "r.json")}", run.StdErr);
+        // Refused before the scores are computed (the output policy), not when they are written.
+        Assert.Contains($"rlrig eval-sg: --out {Path.Combine(blocker, "r.json")}: {blocker} is not a folder", run.StdErr);
+        Assert.DoesNotContain("mean of", run.StdOut);
         AssertNoStackTrace(run);
     }
 
@@ -166,6 +168,6 @@ public sealed class LaionSgCommandTests : IDisposable
 
         var zero = Rlrig("bench", "laion-sg", "--records", "0");
         Assert.Equal(2, zero.ExitCode);
-        Assert.Contains("--records must be at least 1", zero.StdErr);
+        Assert.Contains("--records must be >= 1 (got 0)", zero.StdErr);
     }
 }

@@ -99,18 +99,39 @@ public sealed class TrainerTests : TorchTestBase
         var missing = Assert.Throws<DiffuserCheckpointException>(() => DiffuserTrainer.ReadRun(TempDir()));
         Assert.Contains("nothing to resume", missing.Message);
 
-        // ReadRun reads the header alone; the weights are read, and their hash checked, once, by the resuming trainer.
+        // ReadRun checks the hash too: a run described from a damaged file would resume with the wrong options.
         var path = DiffuserTrainer.TrainingStatePath(dir);
         var bytes = File.ReadAllBytes(path);
         bytes[^1] ^= 0xFF;
         File.WriteAllBytes(path, bytes);
-        Assert.Equal(1, DiffuserTrainer.ReadRun(dir).Step);
+        Assert.Contains("damaged", Assert.Throws<DiffuserCheckpointException>(() => DiffuserTrainer.ReadRun(dir)).Message);
         var damaged = Assert.Throws<DiffuserCheckpointException>(() => new DiffuserTrainer(config, options with { Resume = true }));
         Assert.Contains("damaged", damaged.Message);
         Assert.Contains(path, damaged.Message);
         File.WriteAllBytes(path, bytes[..^1]);
         var truncated = Assert.Throws<DiffuserCheckpointException>(() => DiffuserTrainer.ReadRun(dir));
         Assert.Contains("truncated", truncated.Message);
+    }
+
+    // A header's step or options steer the resumed run: a change there must fail like a change in the weights.
+    [Theory]
+    [InlineData("\"step\":1,", "\"step\":7,")]
+    [InlineData("\"BatchSize\":3", "\"BatchSize\":9")]
+    [InlineData("\"format\"", "\"form\u00e0t\"")]
+    public void AChangedTrainingStateHeaderIsRefusedOnResume(string from, string to)
+    {
+        var dir = TempDir();
+        var options = Quick(dir, 10) with { BatchSize = 3 };
+        using (var trainer = new DiffuserTrainer(TinyConfig(), options))
+        {
+            trainer.TrainStep(new SyntheticSquaresDataset(16));
+            trainer.SaveCheckpoint();
+        }
+        var path = DiffuserTrainer.TrainingStatePath(dir);
+        CheckpointTests.EditHeaderBytes(path, from, to);
+        Assert.Contains("damaged", Assert.Throws<DiffuserCheckpointException>(() => DiffuserTrainer.ReadRun(dir)).Message);
+        var e = Assert.Throws<DiffuserCheckpointException>(() => new DiffuserTrainer(TinyConfig(), options with { Resume = true }));
+        Assert.Contains(path, e.Message);
     }
 
     [Fact]
