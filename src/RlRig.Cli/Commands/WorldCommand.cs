@@ -56,7 +56,7 @@ public static class WorldCommand
         var scenes = new Option<int>("--scenes") { Description = "Scenes per degradation level.", DefaultValueFactory = _ => 600 };
         var seed = new Option<int>("--seed") { Description = "Seed of the measured scenes (the judge was tuned on seed 1).", DefaultValueFactory = _ => 2 };
         var output = new Option<FileInfo?>("--out") { Description = "Write the report as JSON here." };
-        var command = new Command("judge-report", "Measure the judge's accuracy on renders, clean and degraded by noise, blur and colour jitter.") { scenes, seed, output };
+        var command = new Command("judge-report", "Measure the judge's accuracy on renders, clean and degraded by noise, blur and colour jitter, and with ragged object edges.") { scenes, seed, output };
         command.SetAction(result => Guard(() =>
         {
             var judge = new ShapesJudge(new WorldOptions());
