@@ -6,7 +6,8 @@ using SixLabors.ImageSharp.PixelFormats;
 namespace RlRig.World;
 
 /// <summary>Thresholds of <see cref="ShapesJudge"/>, tuned on renders drawn with seed 1 (never on the evaluation set); the
-/// edge rules (<see cref="RobustEdges"/>) on renders of seeds 1 and 5 with ragged edges.</summary>
+/// edge rules (<see cref="RobustEdges"/>) on renders of seeds 1 and 5 at every degradation level, and checked by eye
+/// on Diffuser samples of validation prompts (never the evaluation set's).</summary>
 public sealed record JudgeOptions
 {
     /// <summary>Least estimated coverage of a palette colour for a pixel to belong to an object. Defaults to 0.5, so an
@@ -27,18 +28,23 @@ public sealed record JudgeOptions
     /// (a rendered circle fills about 0.79 of its box, a square 1.0; blur pulls squares down, hence not the midpoint).</summary>
     public double SquareFill { get; init; } = 0.84;
 
-    /// <summary>Whether soft and ragged edges are read the way the eye reads them (the default): faint outer rows and
-    /// columns are trimmed from the box (<see cref="FaintLineFraction"/>); a triangle is told by the skewness of its
-    /// coverage-weighted mass from top to bottom (<see cref="TriangleSkewness"/>) rather than by comparing the box's top
-    /// and bottom thirds, which one faint row at the top could tip; and size comes from the blob's area (as the side of a
-    /// shape of that kind and area) rather than its box's longer side. False gives the judge as it was before (issue 13),
-    /// kept so that figures can be compared (<see cref="Legacy"/>).</summary>
+    /// <summary>Whether soft and ragged edges are read the way the eye reads them (the default): a faint outer row or
+    /// column is trimmed from the box that gives size and relations (<see cref="FaintLineFraction"/>,
+    /// <see cref="FaintLineCoverage"/>), and a triangle is told by the skewness of its coverage-weighted mass from top to
+    /// bottom (<see cref="TriangleSkewness"/>) rather than by comparing the box's top and bottom thirds, which one faint
+    /// row at the top could tip. Square against circle is read as before. False gives the judge as it was before
+    /// (issue 13), kept so that figures can be compared (<see cref="Legacy"/>).</summary>
     public bool RobustEdges { get; init; } = true;
 
     /// <summary>With <see cref="RobustEdges"/>: an outermost row (column) of a blob whose summed coverage is below this
-    /// fraction of the blob's fullest row (column) is a faint edge and is left out of the box, at most one line per side.
-    /// Defaults to 0.15 (0.2 starts to trim blurred circles' top rows; tuned on renders of seeds 1 and 5).</summary>
+    /// fraction of the blob's fullest row (column), and whose pixels' mean coverage is below
+    /// <see cref="FaintLineCoverage"/>, is a faint edge and is left out of the box, at most one line per side. Defaults to
+    /// 0.15 (0.2 starts to trim blurred circles' top rows; tuned on renders of seeds 1 and 5).</summary>
     public double FaintLineFraction { get; init; } = 0.15;
+
+    /// <summary>With <see cref="RobustEdges"/>: see <see cref="FaintLineFraction"/>. Defaults to 0.75 (a faint line's pixels
+    /// that count at all are covered 0.5 to 0.7; the short end row of a drawn circle is solid).</summary>
+    public double FaintLineCoverage { get; init; } = 0.75;
 
     /// <summary>With <see cref="RobustEdges"/>: a blob whose coverage-weighted skewness from top to bottom is below minus
     /// this is a triangle (a triangle's mass, widening downwards, has skewness about -0.57; a square's or circle's 0; a
@@ -53,7 +59,7 @@ public sealed record JudgeOptions
 /// The shapes world's evaluation instrument: an analytic parser from an image to a scene graph with boxes. Each pixel is
 /// explained as a palette colour mixed with the background (after white-balancing on the border), same-colour pixels
 /// form objects, faint outer rows and columns (a soft or ragged edge) are trimmed from an object's box, shape comes from
-/// how the object fills its box and how its coverage-weighted mass is skewed from top to bottom, size from its area, and
+/// how the object fills its box and how its coverage-weighted mass is skewed from top to bottom, size from its box, and
 /// relations from the boxes by <see cref="SpatialRelationExtractor"/>. Its error rate under noise, blur, colour jitter and
 /// ragged edges is measured by <see cref="JudgeAccuracy"/>; <see cref="JudgeOptions.Legacy"/> is the judge before it
 /// read ragged edges.
@@ -94,8 +100,9 @@ public sealed class ShapesJudge(WorldOptions world, JudgeOptions? options = null
         return SpatialRelationExtractor.FromBoxes(items);
     }
 
-    // Shape and box from coverage-weighted pixels: faint outer lines are trimmed from the box; a triangle is a blob whose
-    // mass is skewed towards its bottom; a square fills its (trimmed) box; size from the area.
+    // Shape and box from coverage-weighted pixels: faint outer lines are trimmed from the box (which gives size and
+    // relations); a triangle is a blob whose mass is skewed towards its bottom; a square fills its whole box (as before:
+    // squareness read on the trimmed box turned the Diffuser's rounder circles into squares).
     (WorldObject Object, Box Box) DescribeRobust(Blob blob, double[] coverage, int size)
     {
         var weight = blob.Pixels.Select(p => coverage[p.Y * size + p.X]).ToArray();
@@ -111,30 +118,30 @@ public sealed class ShapesJudge(WorldOptions world, JudgeOptions? options = null
             m3 += weight[i] * d * d * d / total;
         }
         var skewness = m2 > 0 ? m3 / Math.Pow(m2, 1.5) : 0;
-        var inside = blob.Pixels.Count(p => p.X >= x0 && p.X <= x1 && p.Y >= y0 && p.Y <= y1);
-        var fill = inside / (double)(w * h);
+        var fill = blob.Pixels.Count / blob.Box.Area;
         var shape = skewness < -options.TriangleSkewness ? Shape.Triangle : fill >= options.SquareFill ? Shape.Square : Shape.Circle;
-        // Size from the blob's area, as the side a shape of that kind and area has: a faint line adds a few pixels to the
-        // area where it adds a whole line to the box.
-        var side = Math.Sqrt(blob.Pixels.Count / (shape switch { Shape.Square => 1.0, Shape.Circle => Math.PI / 4, _ => 0.5 }));
-        var large = side >= (world.SmallSide + world.LargeSide) / 2.0;
+        var large = Math.Max(w, h) >= (world.SmallSide + world.LargeSide) / 2.0;
         return (new WorldObject(shape, WorldVocabulary.Colours[blob.Colour], large), Box.FromCorners(x0, y0, x1 + 1, y1 + 1));
     }
 
-    // The extent of a blob along one axis with faint outermost lines (summed coverage below FaintLineFraction of the
-    // fullest line) removed from either end, at most one line per end.
+    // The extent of a blob along one axis with a faint outermost line removed from either end (at most one per end): a
+    // line whose summed coverage is below FaintLineFraction of the fullest line's and whose pixels are on average
+    // covered less than FaintLineCoverage (the end of a drawn shape is short but solid; a faint line is pale).
     (int From, int To) Trim(int[] position, double[] weight)
     {
         var (from, to) = (position.Min(), position.Max());
         var sums = new double[to - from + 1];
-        for (var i = 0; i < position.Length; i++) sums[position[i] - from] += weight[i];
+        var counts = new int[to - from + 1];
+        for (var i = 0; i < position.Length; i++) { sums[position[i] - from] += weight[i]; counts[position[i] - from]++; }
         var fullest = sums.Max();
+        bool Faint(int k) => sums[k] < options.FaintLineFraction * fullest && sums[k] / counts[k] < options.FaintLineCoverage;
         var (a, b) = (from, to);
-        if (b - a >= 2 && sums[0] < options.FaintLineFraction * fullest) a++;
-        if (b - a >= 2 && sums[^1] < options.FaintLineFraction * fullest) b--;
+        if (b - a >= 2 && Faint(0)) a++;
+        if (b - a >= 2 && Faint(sums.Length - 1)) b--;
         return (a, b);
     }
 
+    // The judge before issue 13 (JudgeOptions.Legacy): shape from the box's fill and its top and bottom thirds, size from the box.
     WorldObject Describe(Blob blob)
     {
         var (w, h) = ((int)blob.Box.Width, (int)blob.Box.Height);

@@ -154,8 +154,10 @@ public sealed class RaggedEdgesTests
         var judge = JudgeAccuracy.Measure(new ShapesJudge(Options), 150, seed: 6, "ragged", Ragged);
         var legacy = JudgeAccuracy.Measure(new ShapesJudge(Options, JudgeOptions.Legacy), 150, seed: 6, "ragged", Ragged);
         var clean = JudgeAccuracy.Measure(new ShapesJudge(Options), 150, seed: 6, "clean", Degradation.None);
-        Assert.True(judge.ObjectRecall >= 0.96, $"ragged recall {judge.ObjectRecall}");
-        Assert.True(legacy.ObjectRecall < judge.ObjectRecall - 0.05, $"old judge {legacy.ObjectRecall}, new {judge.ObjectRecall}: the level must measure edges");
+        Assert.True(judge.ObjectRecall >= 0.88, $"ragged recall {judge.ObjectRecall}");
+        Assert.True(legacy.ObjectRecall < judge.ObjectRecall - 0.03, $"old judge {legacy.ObjectRecall}, new {judge.ObjectRecall}: the new judge must hold better");
+        var light = JudgeAccuracy.Measure(new ShapesJudge(Options), 150, seed: 6, "light", Degradation.Levels.Single(l => l.Name == "light").Degradation);
+        Assert.True(judge.ObjectRecall < light.ObjectRecall - 0.02, $"ragged {judge.ObjectRecall}, light {light.ObjectRecall}: the edges must cost something, or the level measures nothing");
         Assert.Equal((1.0, 1.0, 1.0, 1.0), (clean.ObjectRecall, clean.ObjectPrecision, clean.RelationAgreement, clean.SceneAccuracy));
     }
 }
