@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using RlRig.Diffusion;
 using RlRig.IO;
 using RlRig.World;
+using SixLabors.ImageSharp;
 
 namespace RlRig.Cli.Commands;
 
@@ -26,9 +27,11 @@ public static class EvalCommand
         var evalSet = new Option<FileInfo>("--eval-set") { Description = "Evaluation prompts.", DefaultValueFactory = _ => new FileInfo(EvaluationSet.RelativePath) };
         var output = new Option<FileInfo?>("--out") { Description = "Write the full report (every image's verdict) as JSON." };
         var manifest = new Option<bool>("--update-manifest") { Description = "Record the figures in the checkpoint's manifest." };
+        var legacy = new Option<bool>("--legacy-judge") { Description = "Read the images with the judge as it was before it read ragged edges (JudgeOptions.Legacy), to compare." };
+        var images = new Option<DirectoryInfo?>("--save-images") { Description = "Also write every generated image here as a PNG named like its verdict (eval-NNNN-sS.png)." };
         var command = new Command("diffuser", "Generate every evaluation prompt with each seed, read the images with the judge, and report object and relation accuracy, SG-IoU, Entity-IoU and Relation-IoU.")
         {
-            checkpoint, seeds, steps, guidance, eta, limit, evalSet, output, manifest,
+            checkpoint, seeds, steps, guidance, eta, limit, evalSet, output, manifest, legacy, images,
         };
         command.SetAction(result =>
         {
@@ -51,9 +54,18 @@ public static class EvalCommand
                 var prompts = EvaluationSet.Read(evalSetPath);
                 if (result.GetValue(limit) > 0) prompts = prompts.Take(result.GetValue(limit)).ToList();
                 using var model = DiffuserCheckpoint.Load(checkpointPath);
-                var judge = new ShapesJudge(new WorldOptions { CanvasSize = model.Config.ImageSize });
+                if (result.GetValue(manifest) && result.GetValue(legacy))
+                    throw new ArgumentException("--update-manifest records the current judge's figures; drop --legacy-judge");
+                var judge = new ShapesJudge(new WorldOptions { CanvasSize = model.Config.ImageSize }, result.GetValue(legacy) ? JudgeOptions.Legacy : null);
+                var imageFolder = result.GetValue(images)?.FullName;
+                if (imageFolder is not null) Directory.CreateDirectory(imageFolder);
                 var report = DiffuserEvaluation.Evaluate(model.CreatePipeline(), prompts, seedList, judge, result.GetValue(steps), result.GetValue(guidance),
-                    result.GetValue(eta), progress: new Progress<int>(n => Console.Error.Write($"\r{n}/{prompts.Count * seedList.Count} images judged")));
+                    result.GetValue(eta), progress: new Progress<int>(n => Console.Error.Write($"\r{n}/{prompts.Count * seedList.Count} images judged")),
+                    onImage: imageFolder is null ? null : (verdict, hwc) =>
+                    {
+                        using var image = ShapeRenderer.ToImage(hwc, model.Config.ImageSize);
+                        image.SaveAsPng(Path.Combine(imageFolder, $"{verdict.ImgId}-s{verdict.Seed}.png"));
+                    });
                 Console.Error.WriteLine();
                 Print(report);
                 if (result.GetValue(output) is { } file)

@@ -63,11 +63,12 @@ public static class WorldCommand
         var scenes = new Option<int>("--scenes") { Description = "Scenes per degradation level.", DefaultValueFactory = _ => 600 }.AtLeast(1);
         var seed = new Option<int>("--seed") { Description = "Seed of the measured scenes (the judge was tuned on seed 1).", DefaultValueFactory = _ => 2 };
         var output = new Option<FileInfo?>("--out") { Description = "Write the report as JSON here." };
-        var command = new Command("judge-report", "Measure the judge's accuracy on renders, clean and degraded by noise, blur and colour jitter.") { scenes, seed, output };
+        var legacy = new Option<bool>("--legacy-judge") { Description = "Measure the judge as it was before it read ragged edges (JudgeOptions.Legacy), to compare." };
+        var command = new Command("judge-report", "Measure the judge's accuracy on renders, clean and degraded by noise, blur and colour jitter, and with ragged object edges.") { scenes, seed, output, legacy };
         command.SetAction(result => Guard(() =>
         {
             if (result.GetValue(output) is { } outFile) OutputPolicy.RequireFile(outFile.ToString(), "--out");
-            var judge = new ShapesJudge(new WorldOptions());
+            var judge = new ShapesJudge(new WorldOptions(), result.GetValue(legacy) ? JudgeOptions.Legacy : null);
             var report = JudgeAccuracy.Report(judge, result.GetValue(scenes), result.GetValue(seed));
             Console.WriteLine($"{"level",-8} {"scenes",7} {"obj recall",10} {"obj prec",9} {"relations",9} {"scenes ok",9}");
             foreach (var r in report)

@@ -37,10 +37,11 @@ public sealed record DiffuserQualityReport(
 public static class DiffuserEvaluation
 {
     /// <summary>Scores every (prompt, seed) image. The sampler defaults are the world's (<see cref="ShapesWorldDiffuser"/>);
-    /// with eta &gt; 0 an image also depends on <paramref name="batchSize"/>, since each batch draws its step noise in turn.</summary>
+    /// with eta &gt; 0 an image also depends on <paramref name="batchSize"/>, since each batch draws its step noise in turn.
+    /// <paramref name="onImage"/>, if given, sees every image (HWC in [0, 1]) with its verdict.</summary>
     public static DiffuserQualityReport Evaluate(DiffusionPipeline pipeline, IReadOnlyList<SceneGraph> prompts, IReadOnlyList<int> seeds,
         ShapesJudge judge, int numInferenceSteps = ShapesWorldDiffuser.SamplingSteps, double guidanceScale = ShapesWorldDiffuser.GuidanceScale,
-        double eta = ShapesWorldDiffuser.Eta, int batchSize = 50, IProgress<int>? progress = null)
+        double eta = ShapesWorldDiffuser.Eta, int batchSize = 50, IProgress<int>? progress = null, Action<ImageVerdict, float[]>? onImage = null)
     {
         var verdicts = new List<ImageVerdict>();
         var texts = prompts.Select(p => p.ToPromptText()).ToList();
@@ -53,8 +54,10 @@ public static class DiffuserEvaluation
             var perImage = pixels.Length / prompts.Count;
             for (var i = 0; i < prompts.Count; i++)
             {
-                var judged = judge.Parse(pixels[(i * perImage)..((i + 1) * perImage)]);
+                var hwc = pixels[(i * perImage)..((i + 1) * perImage)];
+                var judged = judge.Parse(hwc);
                 verdicts.Add(new ImageVerdict($"eval-{i:D4}", seed, texts[i], judged.ToPromptText(), PromptScore.Score(prompts[i], judged), Iou(prompts[i], judged)));
+                onImage?.Invoke(verdicts[^1], hwc);
             }
             progress?.Report(verdicts.Count);
         }
