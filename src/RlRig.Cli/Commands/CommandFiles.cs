@@ -33,7 +33,7 @@ static class CommandFiles
 static class CommandErrors
 {
     public static bool IsUserFacing(Exception e) => CommandFiles.IsIo(e) || e is ArgumentException
-        or RlRig.Diffusion.DiffuserCheckpointException or RlRig.Torch.TorchRuntimeException or RlRig.LaionSg.LaionSgFormatException;
+        or RlRig.IO.CheckpointException or RlRig.Torch.TorchRuntimeException or RlRig.LaionSg.LaionSgFormatException;
 
     /// <summary>Prints "<paramref name="command"/>: message" to standard error and returns the exit code.</summary>
     public static int Report(string command, Exception e)

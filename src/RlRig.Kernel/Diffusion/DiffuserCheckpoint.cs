@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -9,7 +8,7 @@ using static TorchSharp.torch;
 namespace RlRig.Diffusion;
 
 /// <summary>A checkpoint cannot be read or does not fit; the message names the file and what is wrong or differs.</summary>
-public sealed class DiffuserCheckpointException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class DiffuserCheckpointException(string message, Exception? inner = null) : CheckpointException(message, inner);
 
 /// <summary>
 /// The small inference checkpoint: configuration (vocabulary included), step, and the EMA weights stored as float16, in
@@ -55,19 +54,8 @@ public sealed class DiffuserCheckpoint : IDisposable
             ["config"] = JsonNode.Parse(model.Config.ToJson()),
         };
         WriteFile(path, InferenceMagic, header, payload => WriteHalfWeights(model, payload));
-        var manifest = new JsonObject
-        {
-            ["file"] = System.IO.Path.GetFileName(path),
-            ["bytes"] = new FileInfo(path).Length,
-            ["sha256"] = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path))),
-            ["step"] = step,
-            ["parameters"] = model.ParameterCount,
-            ["weights"] = $"EMA, stored as {StoredDtype}, computed in float32",
-            ["written_utc"] = DateTime.UtcNow.ToString("O"),
-            ["config"] = JsonNode.Parse(model.Config.ToJson()),
-            ["options"] = options is null ? null : JsonNode.Parse(options.ToJson()),
-        };
-        AtomicFile.WriteAllText(ManifestPath(path), manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        CheckpointFile.WriteManifest(path, step, model.ParameterCount, $"EMA, stored as {StoredDtype}, computed in float32",
+            JsonNode.Parse(model.Config.ToJson())!, options is null ? null : JsonNode.Parse(options.ToJson()));
     }
 
     /// <summary>The manifest written beside <paramref name="checkpointPath"/>.</summary>
@@ -130,115 +118,25 @@ public sealed class DiffuserCheckpoint : IDisposable
     // sampling, and the published evaluation figures are measured on the stored checkpoint, rounding included.
     const string StoredDtype = "float16";
 
-    static void WriteHalfWeights(nn.Module module, Stream stream)
-    {
-        using var scope = NewDisposeScope();
-        var half = module.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().to(ScalarType.Float16));
-        using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
-        nn.Module.save_state_dict(writer, half, null);
-    }
+    static void WriteHalfWeights(nn.Module module, Stream stream) => CheckpointFile.WriteHalfWeights(module, stream);
 
-    internal static void LoadWeights(string path, nn.Module module, BinaryReader reader, string what)
-    {
-        try { module.load(reader, strict: true); }
-        catch (Exception e) when (e is not DiffuserCheckpointException)
-        {
-            throw new DiffuserCheckpointException($"checkpoint {path}: the {what} do not fit the model its configuration describes: {e.Message}", e);
-        }
-    }
+    internal static void LoadWeights(string path, nn.Module module, BinaryReader reader, string what) =>
+        CheckpointFile.LoadWeights(path, module, reader, what, Error);
 
-    /// <summary>
-    /// Writes the file atomically, the payload streamed straight to disk by <paramref name="writePayload"/>: its length
-    /// and hash are filled in afterwards, so the training state (tens of MB) never sits in managed buffers, whose
-    /// every-checkpoint allocation showed as a sawtooth in the training run's memory.
-    /// </summary>
-    internal static void WriteFile(string path, string magic, JsonObject header, Action<Stream> writePayload)
-    {
-        var json = Encoding.UTF8.GetBytes(header.ToJsonString());
-        AtomicFile.Write(path, stream =>
-        {
-            using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
-            w.Write(Encoding.ASCII.GetBytes(magic));
-            w.Write(json.Length);
-            w.Write(json);
-            w.Flush();
-            var lengthAt = stream.Position;
-            w.Write(0L);
-            w.Write(new byte[32]);
-            w.Flush();
-            using var payload = new HashingWriteStream(stream);
-            writePayload(payload);
-            payload.Flush();
-            var end = stream.Position;
-            stream.Position = lengthAt;
-            w.Write(payload.BytesWritten);
-            w.Write(payload.Hash());
-            w.Flush();
-            stream.Position = end;
-        });
-    }
+    // The diffuser's files share the project's checkpoint format (CheckpointFile); their errors keep their own type.
+    static DiffuserCheckpointException Error(string message, Exception? inner) => new(message, inner);
+
+    static string Kind(string magic) => magic == InferenceMagic ? "an inference checkpoint" : "a training state";
+
+    /// <summary>Writes the file atomically (<see cref="CheckpointFile.Write"/>).</summary>
+    internal static void WriteFile(string path, string magic, JsonObject header, Action<Stream> writePayload) =>
+        CheckpointFile.Write(path, magic, header, writePayload);
 
     /// <summary>Reads and checks a file's header and payload, and the payload's hash.</summary>
-    internal static (JsonObject Header, byte[] Payload) ReadFile(string path, string magic)
-    {
-        using var stream = OpenFile(path);
-        var layout = ReadLayout(path, magic, stream);
-        var payload = new byte[layout.PayloadLength];
-        stream.ReadExactly(payload);
-        if (!SHA256.HashData(payload).AsSpan().SequenceEqual(layout.Hash))
-            throw new DiffuserCheckpointException($"checkpoint {path} is damaged: the weights' SHA-256 does not match the header");
-        return (layout.Header, payload);
-    }
+    internal static (JsonObject Header, byte[] Payload) ReadFile(string path, string magic) => CheckpointFile.Read(path, magic, Kind(magic), Error);
 
-    /// <summary>
-    /// Reads and checks a file's header alone: what it says about the run, without reading (or hashing) tens of MB of
-    /// weights that a caller about to load them with <see cref="ReadFile"/> would read again.
-    /// </summary>
-    internal static JsonObject ReadHeader(string path, string magic)
-    {
-        using var stream = OpenFile(path);
-        return ReadLayout(path, magic, stream).Header;
-    }
+    /// <summary>Reads and checks a file's header alone (<see cref="CheckpointFile.ReadHeader"/>).</summary>
+    internal static JsonObject ReadHeader(string path, string magic) => CheckpointFile.ReadHeader(path, magic, Kind(magic), Error);
 
-    static FileStream OpenFile(string path)
-    {
-        if (!File.Exists(path)) throw new DiffuserCheckpointException($"checkpoint {path} does not exist");
-        return File.OpenRead(path);
-    }
-
-    sealed record Layout(JsonObject Header, long PayloadLength, byte[] Hash);
-
-    // Leaves the stream at the payload's first byte.
-    static Layout ReadLayout(string path, string magic, FileStream stream)
-    {
-        var length = stream.Length;
-        var kind = magic == InferenceMagic ? "an inference checkpoint" : "a training state";
-        DiffuserCheckpointException Truncated(string detail) =>
-            new($"checkpoint {path} is truncated ({length} bytes): {detail}; the write was interrupted or the copy is incomplete");
-        if (length < 12) throw Truncated("shorter than the header");
-        using var r = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
-        var found = Encoding.ASCII.GetString(r.ReadBytes(8));
-        if (found != magic)
-            throw new DiffuserCheckpointException($"checkpoint {path} is not {kind} (starts with \"{Sanitize(found)}\", expected \"{magic}\")");
-        var jsonLength = r.ReadInt32();
-        if (jsonLength < 0 || 12L + jsonLength + 8 + 32 > length) throw Truncated($"the header needs {12L + jsonLength + 40} bytes");
-        JsonObject header;
-        try { header = JsonNode.Parse(Encoding.UTF8.GetString(r.ReadBytes(jsonLength)))!.AsObject(); }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or DecoderFallbackException)
-        {
-            throw new DiffuserCheckpointException($"checkpoint {path} has a damaged header: {e.Message}", e);
-        }
-        var payloadLength = r.ReadInt64();
-        var hash = r.ReadBytes(32);
-        var start = 12L + jsonLength + 40;
-        if (payloadLength < 0 || start + payloadLength > length)
-            throw Truncated($"the header promises {payloadLength} bytes of weights, only {length - start} are there");
-        if (start + payloadLength != length)
-            throw new DiffuserCheckpointException($"checkpoint {path} has {length - start - payloadLength} unexpected bytes after its weights");
-        if (payloadLength > Array.MaxLength)
-            throw new DiffuserCheckpointException($"checkpoint {path} promises {payloadLength} bytes of weights, more than this reader can hold");
-        return new Layout(header, payloadLength, hash);
-    }
-
-    static string Sanitize(string s) => new(s.Select(c => char.IsControl(c) || c > 126 ? '?' : c).ToArray());
+    static string Sanitize(string s) => CheckpointFile.Sanitize(s);
 }
