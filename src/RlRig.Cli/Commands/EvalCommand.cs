@@ -71,9 +71,10 @@ public static class EvalCommand
         var output = new Option<FileInfo?>("--out") { Description = "Write the full report (figures and every image where the two disagree) as JSON." };
         var manifest = new Option<bool>("--update-manifest") { Description = "Record the figures in the checkpoint's manifest." };
         var threads = new Option<int>("--threads") { Description = "Torch CPU threads (0 = libtorch's default; 1, the default, is much faster on a shared machine).", DefaultValueFactory = _ => 1 };
+        var sheet = new Option<FileInfo?>("--sheet") { Description = "Write the first 32 Diffuser samples on which the Checker and the judge disagree as one PNG (4x, 8 to a row, in the report's order)." };
         var command = new Command("checker", "Measure the Checker: object precision/recall, relation accuracy and box error against the ground truth of fresh renders (clean and degraded), and its agreement with the judge on Diffuser samples of validation prompts.")
         {
-            checkpoint, scenes, renderSeed, diffuser, prompts, promptSeed, samplingSeed, output, manifest, threads,
+            checkpoint, scenes, renderSeed, diffuser, prompts, promptSeed, samplingSeed, output, manifest, threads, sheet,
         };
         command.SetAction(result =>
         {
@@ -87,6 +88,8 @@ public static class EvalCommand
                 : result.GetValue(threads) is < 0 or > 1024 ? "--threads: use 0 (libtorch's default) to 1024"
                 : result.GetValue(output) is { } o && (Directory.Exists(o.FullName) || o.FullName == ckpt || o.FullName == ShapesChecker.ManifestPath(ckpt) || o.FullName == result.GetValue(diffuser)!.FullName)
                     ? $"--out {result.GetValue(output)!.FullName}: is a folder or one of the inputs; give a new file"
+                : result.GetValue(sheet) is { } f && (Directory.Exists(f.FullName) || f.FullName == ckpt || f.FullName == result.GetValue(diffuser)!.FullName || f.FullName == result.GetValue(output)?.FullName)
+                    ? $"--sheet {result.GetValue(sheet)!.FullName}: is a folder, an input or the report; give a new .png file"
                 : null;
             if (problem is not null)
             {
@@ -111,6 +114,11 @@ public static class EvalCommand
                     Console.Error.WriteLine($"Generating {validation.Count} images with {model.Path} (validation prompts, seed {result.GetValue(promptSeed)})...");
                     var images = CheckerEvaluation.Generate(model.CreatePipeline(), validation, result.GetValue(samplingSeed));
                     agreement = CheckerEvaluation.Agreement(checker, new ShapesJudge(checker.World), validation, images);
+                    if (result.GetValue(sheet) is { } png && agreement.Disagreements.Count > 0)
+                    {
+                        using var figure = CheckerEvaluation.ContactSheet(agreement.Disagreements.Take(32).Select(d => images[d.Index]).ToList(), checker.World.CanvasSize);
+                        AtomicFile.Write(png.FullName, stream => SixLabors.ImageSharp.ImageExtensions.SaveAsPng(figure, stream));
+                    }
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Agreement with the judge on {agreement.Images} Diffuser samples (judge / Checker say yes; Cohen's kappa):"));
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  objects present   {agreement.ObjectAgreement,6:P1} of {agreement.Objects} ({agreement.JudgeObjectsPresent:P1} / {agreement.CheckerObjectsPresent:P1}; kappa {agreement.ObjectKappa:F2})"));
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  relations hold    {agreement.RelationAgreement,6:P1} of {agreement.Relations} ({agreement.JudgeRelationsHold:P1} / {agreement.CheckerRelationsHold:P1}; kappa {agreement.RelationKappa:F2})"));

@@ -153,6 +153,19 @@ public sealed class CheckerTests : TorchTestBase
     }
 
     [Fact]
+    public void TheContactSheetPlacesEachImageEnlargedInItsCell()
+    {
+        var red = Enumerable.Range(0, 4 * 4 * 3).Select(i => i % 3 == 0 ? 1f : 0f).ToArray();
+        var blue = Enumerable.Range(0, 4 * 4 * 3).Select(i => i % 3 == 2 ? 1f : 0f).ToArray();
+        using var sheet = CheckerEvaluation.ContactSheet([red, blue, red], size: 4, scale: 2, columns: 2);
+        Assert.Equal((2 * 10, 2 * 10), (sheet.Width, sheet.Height));
+        Assert.Equal(new SixLabors.ImageSharp.PixelFormats.Rgb24(255, 0, 0), sheet[7, 7]);
+        Assert.Equal(new SixLabors.ImageSharp.PixelFormats.Rgb24(0, 0, 255), sheet[10, 0]);
+        Assert.Equal(new SixLabors.ImageSharp.PixelFormats.Rgb24(255, 255, 255), sheet[8, 3]);   // the gap
+        Assert.Equal(new SixLabors.ImageSharp.PixelFormats.Rgb24(255, 0, 0), sheet[0, 10]);
+    }
+
+    [Fact]
     public void CohensKappaIsOneForPerfectAgreementAndZeroForChance()
     {
         Assert.Equal(1.0, CheckerEvaluation.Kappa([(true, true), (false, false)]), 12);

@@ -2,6 +2,8 @@ using RlRig.Diffusion;
 using RlRig.Metrics;
 using RlRig.SceneGraphs;
 using RlRig.World;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
 using static TorchSharp.torch;
 
 namespace RlRig.Loop.Checkers;
@@ -144,6 +146,27 @@ public static class CheckerEvaluation
         var (a, b) = (pairs.Count(p => p.A) / (double)pairs.Count, pairs.Count(p => p.B) / (double)pairs.Count);
         var chance = a * b + (1 - a) * (1 - b);
         return chance >= 1 ? 1 : (observed - chance) / (1 - chance);
+    }
+
+    /// <summary>
+    /// HWC images in [0, 1] side by side, <paramref name="columns"/> to a row, each enlarged <paramref name="scale"/> times
+    /// (nearest neighbour) with a 2 px white gap: a figure to look at what the two readers disagree on. The caller disposes it.
+    /// </summary>
+    public static Image<Rgb24> ContactSheet(IReadOnlyList<float[]> images, int size, int scale = 4, int columns = 8)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(images.Count, 1);
+        var cell = size * scale + 2;
+        var rows = (images.Count + columns - 1) / columns;
+        var sheet = new Image<Rgb24>(Math.Min(columns, images.Count) * cell, rows * cell, new Rgb24(255, 255, 255));
+        for (var n = 0; n < images.Count; n++)
+            for (var y = 0; y < size * scale; y++)
+                for (var x = 0; x < size * scale; x++)
+                {
+                    var p = 3 * ((y / scale) * size + x / scale);
+                    byte B(float v) => (byte)Math.Clamp(MathF.Round(v * 255f), 0, 255);
+                    sheet[n % columns * cell + x, n / columns * cell + y] = new Rgb24(B(images[n][p]), B(images[n][p + 1]), B(images[n][p + 2]));
+                }
+        return sheet;
     }
 
     static List<IReadOnlyList<SceneItem>> DetectInBatches(ShapesChecker checker, IReadOnlyList<float[]> images, int batchSize = 100)
