@@ -147,7 +147,7 @@ public static class CommandErrors
 {
     /// <summary>True for the errors a user can fix (bad arguments, files, data); false for a bug.</summary>
     public static bool IsUserFacing(Exception e) => CommandFiles.IsIo(e) || e is ArgumentException or CommandLineException
-        or RlRig.Diffusion.DiffuserCheckpointException or RlRig.Torch.TorchRuntimeException or RlRig.LaionSg.LaionSgFormatException
+        or RlRig.IO.CheckpointException or RlRig.Loop.LoopTraceFormatException or RlRig.Torch.TorchRuntimeException or RlRig.LaionSg.LaionSgFormatException
         or Notebooks.NotebookFormatException;
 
     /// <summary>The exit code of a user-facing error: its class in the README's table.</summary>

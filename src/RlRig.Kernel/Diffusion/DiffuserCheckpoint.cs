@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -9,7 +8,7 @@ using static TorchSharp.torch;
 namespace RlRig.Diffusion;
 
 /// <summary>A checkpoint cannot be read or does not fit; the message names the file and what is wrong or differs.</summary>
-public sealed class DiffuserCheckpointException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class DiffuserCheckpointException(string message, Exception? inner = null) : CheckpointException(message, inner);
 
 /// <summary>
 /// The small inference checkpoint: configuration (vocabulary included), step, and the EMA weights stored as float16, in
@@ -27,12 +26,6 @@ public sealed class DiffuserCheckpoint : IDisposable
 {
     internal const string InferenceMagic = "RLRIGDF2";
     internal const string TrainingMagic = "RLRIGTS2";
-
-    // Format 1 differs only in what its hash covers (the remarks); its magic is format 2's with a 1 at the end.
-    static string LegacyMagic(string magic) => magic[..^1] + "1";
-
-    // Encoding.UTF8 turns invalid bytes into U+FFFD without a word: a damaged header must fail instead.
-    static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     DiffuserCheckpoint(string path, DiffuserConfig config, int step, TextToImageDiffuser model)
     {
@@ -64,19 +57,8 @@ public sealed class DiffuserCheckpoint : IDisposable
             ["config"] = JsonNode.Parse(model.Config.ToJson()),
         };
         WriteFile(path, InferenceMagic, header, payload => WriteHalfWeights(model, payload));
-        var manifest = new JsonObject
-        {
-            ["file"] = System.IO.Path.GetFileName(path),
-            ["bytes"] = new FileInfo(path).Length,
-            ["sha256"] = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path))),
-            ["step"] = step,
-            ["parameters"] = model.ParameterCount,
-            ["weights"] = $"EMA, stored as {StoredDtype}, computed in float32",
-            ["written_utc"] = DateTime.UtcNow.ToString("O"),
-            ["config"] = JsonNode.Parse(model.Config.ToJson()),
-            ["options"] = options is null ? null : JsonNode.Parse(options.ToJson()),
-        };
-        AtomicFile.WriteAllText(ManifestPath(path), manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        CheckpointFile.WriteManifest(path, step, model.ParameterCount, $"EMA, stored as {StoredDtype}, computed in float32",
+            JsonNode.Parse(model.Config.ToJson())!, options is null ? null : JsonNode.Parse(options.ToJson()));
     }
 
     /// <summary>The manifest written beside <paramref name="checkpointPath"/>.</summary>
@@ -120,25 +102,7 @@ public sealed class DiffuserCheckpoint : IDisposable
     /// format 1 file's header, and a check that the manifest describes this file and not an earlier one.
     /// </summary>
     /// <exception cref="DiffuserCheckpointException">The manifest is unreadable, or it and the file disagree; the message names both files.</exception>
-    public static void RequireManifestAgrees(string path)
-    {
-        var manifestPath = ManifestPath(path);
-        if (!File.Exists(manifestPath)) return;
-        JsonNode? recorded;
-        try { recorded = JsonNode.Parse(StrictUtf8.GetString(File.ReadAllBytes(manifestPath)))?.AsObject()["sha256"]; }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or DecoderFallbackException)
-        {
-            throw new DiffuserCheckpointException($"manifest {manifestPath} of checkpoint {path} is unreadable ({Sanitize(e.Message)}); restore it or delete it", e);
-        }
-        // A manifest written before the checkpoint had one (Manifest.Update on a bare file) records no hash: nothing to compare.
-        if (recorded is null) return;
-        var expected = recorded is JsonValue v && v.TryGetValue<string>(out var text) ? text : recorded.ToJsonString();
-        string actual;
-        using (var stream = File.OpenRead(path)) actual = Convert.ToHexStringLower(SHA256.HashData(stream));
-        if (!string.Equals(expected, actual, StringComparison.OrdinalIgnoreCase))
-            throw new DiffuserCheckpointException(
-                $"checkpoint {path} does not match its manifest {manifestPath}: the manifest records sha256 {Sanitize(expected)}, the checkpoint's is {actual}; one of the two was changed or replaced");
-    }
+    public static void RequireManifestAgrees(string path) => CheckpointFile.RequireManifestAgrees(path, ManifestPath(path), Error);
 
     internal static void RequireSameConfig(string path, DiffuserConfig found, DiffuserConfig? expected)
     {
@@ -165,146 +129,25 @@ public sealed class DiffuserCheckpoint : IDisposable
     // sampling, and the published evaluation figures are measured on the stored checkpoint, rounding included.
     const string StoredDtype = "float16";
 
-    static void WriteHalfWeights(nn.Module module, Stream stream)
-    {
-        using var scope = NewDisposeScope();
-        var half = module.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().to(ScalarType.Float16));
-        using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
-        nn.Module.save_state_dict(writer, half, null);
-    }
+    static void WriteHalfWeights(nn.Module module, Stream stream) => CheckpointFile.WriteHalfWeights(module, stream);
 
-    internal static void LoadWeights(string path, nn.Module module, BinaryReader reader, string what)
-    {
-        try { module.load(reader, strict: true); }
-        catch (Exception e) when (e is not DiffuserCheckpointException)
-        {
-            throw new DiffuserCheckpointException($"checkpoint {path}: the {what} do not fit the model its configuration describes: {e.Message}", e);
-        }
-    }
+    internal static void LoadWeights(string path, nn.Module module, BinaryReader reader, string what) =>
+        CheckpointFile.LoadWeights(path, module, reader, what, Error);
 
-    /// <summary>
-    /// Writes the file atomically, the payload streamed straight to disk by <paramref name="writePayload"/>: its length
-    /// and hash are filled in afterwards, so the training state (tens of MB) never sits in managed buffers, whose
-    /// every-checkpoint allocation showed as a sawtooth in the training run's memory.
-    /// </summary>
-    internal static void WriteFile(string path, string magic, JsonObject header, Action<Stream> writePayload)
-    {
-        var json = StrictUtf8.GetBytes(header.ToJsonString());
-        AtomicFile.Write(path, stream =>
-        {
-            using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
-            w.Write(Encoding.ASCII.GetBytes(magic));
-            w.Write(json.Length);
-            w.Write(json);
-            w.Flush();
-            var lengthAt = stream.Position;
-            w.Write(0L);
-            w.Write(new byte[32]);
-            w.Flush();
-            using var payload = new HashingWriteStream(stream);
-            payload.Cover(json);
-            writePayload(payload);
-            payload.Flush();
-            var end = stream.Position;
-            stream.Position = lengthAt;
-            w.Write(payload.BytesWritten);
-            w.Write(payload.Hash());
-            w.Flush();
-            stream.Position = end;
-        });
-    }
+    // The diffuser's files share the project's checkpoint format (CheckpointFile); their errors keep their own type.
+    static DiffuserCheckpointException Error(string message, Exception? inner) => new(message, inner);
 
-    /// <summary>Reads and checks a file's header and payload, and the hash over both (format 1: over the payload).</summary>
-    internal static (JsonObject Header, byte[] Payload) ReadFile(string path, string magic)
-    {
-        using var stream = OpenFile(path);
-        var layout = ReadLayout(path, magic, stream);
-        var payload = new byte[layout.PayloadLength];
-        stream.ReadExactly(payload);
-        using var sha = layout.StartHash();
-        sha.AppendData(payload);
-        layout.RequireHash(path, sha);
-        return (layout.Header, payload);
-    }
+    static string Kind(string magic) => magic == InferenceMagic ? "an inference checkpoint" : "a training state";
 
-    /// <summary>
-    /// Reads and checks a file's header alone, without holding tens of MB of weights: what it says about the run. The
-    /// hash is still checked (streamed), because a run resumed or described from a changed header goes wrong silently.
-    /// </summary>
-    internal static JsonObject ReadHeader(string path, string magic)
-    {
-        using var stream = OpenFile(path);
-        var layout = ReadLayout(path, magic, stream);
-        using var sha = layout.StartHash();
-        var buffer = new byte[1 << 20];
-        for (var left = layout.PayloadLength; left > 0;)
-        {
-            var n = stream.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
-            if (n == 0) break;
-            sha.AppendData(buffer, 0, n);
-            left -= n;
-        }
-        layout.RequireHash(path, sha);
-        return layout.Header;
-    }
+    /// <summary>Writes the file atomically (<see cref="CheckpointFile.Write"/>).</summary>
+    internal static void WriteFile(string path, string magic, JsonObject header, Action<Stream> writePayload) =>
+        CheckpointFile.Write(path, magic, header, writePayload);
 
-    static FileStream OpenFile(string path)
-    {
-        if (!File.Exists(path)) throw new DiffuserCheckpointException($"checkpoint {path} does not exist");
-        return File.OpenRead(path);
-    }
+    /// <summary>Reads and checks a file's header and payload, and the payload's hash.</summary>
+    internal static (JsonObject Header, byte[] Payload) ReadFile(string path, string magic) => CheckpointFile.Read(path, magic, Kind(magic), Error);
 
-    sealed record Layout(JsonObject Header, byte[] HeaderBytes, bool HeaderCovered, long PayloadLength, byte[] Hash)
-    {
-        /// <summary>A hash that has taken in what precedes the payload in the hashed sequence.</summary>
-        public IncrementalHash StartHash()
-        {
-            var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            if (HeaderCovered) sha.AppendData(HeaderBytes);
-            return sha;
-        }
+    /// <summary>Reads and checks a file's header alone (<see cref="CheckpointFile.ReadHeader"/>).</summary>
+    internal static JsonObject ReadHeader(string path, string magic) => CheckpointFile.ReadHeader(path, magic, Kind(magic), Error);
 
-        public void RequireHash(string path, IncrementalHash sha)
-        {
-            if (sha.GetCurrentHash().AsSpan().SequenceEqual(Hash)) return;
-            throw new DiffuserCheckpointException(HeaderCovered
-                ? $"checkpoint {path} is damaged: the SHA-256 of its header and weights does not match the one stored in it"
-                : $"checkpoint {path} is damaged: the weights' SHA-256 does not match the header");
-        }
-    }
-
-    // Leaves the stream at the payload's first byte.
-    static Layout ReadLayout(string path, string magic, FileStream stream)
-    {
-        var length = stream.Length;
-        var kind = magic == InferenceMagic ? "an inference checkpoint" : "a training state";
-        DiffuserCheckpointException Truncated(string detail) =>
-            new($"checkpoint {path} is truncated ({length} bytes): {detail}; the write was interrupted or the copy is incomplete");
-        if (length < 12) throw Truncated("shorter than the header");
-        using var r = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
-        var found = Encoding.ASCII.GetString(r.ReadBytes(8));
-        if (found != magic && found != LegacyMagic(magic))
-            throw new DiffuserCheckpointException($"checkpoint {path} is not {kind} (starts with \"{Sanitize(found)}\", expected \"{magic}\")");
-        var jsonLength = r.ReadInt32();
-        if (jsonLength < 0 || 12L + jsonLength + 8 + 32 > length) throw Truncated($"the header needs {12L + jsonLength + 40} bytes");
-        JsonObject header;
-        var headerBytes = r.ReadBytes(jsonLength);
-        try { header = JsonNode.Parse(StrictUtf8.GetString(headerBytes))!.AsObject(); }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or DecoderFallbackException)
-        {
-            throw new DiffuserCheckpointException($"checkpoint {path} has a damaged header: {e.Message}", e);
-        }
-        var payloadLength = r.ReadInt64();
-        var hash = r.ReadBytes(32);
-        var start = 12L + jsonLength + 40;
-        if (payloadLength < 0 || start + payloadLength > length)
-            throw Truncated($"the header promises {payloadLength} bytes of weights, only {length - start} are there");
-        if (start + payloadLength != length)
-            throw new DiffuserCheckpointException($"checkpoint {path} has {length - start - payloadLength} unexpected bytes after its weights");
-        if (payloadLength > Array.MaxLength)
-            throw new DiffuserCheckpointException($"checkpoint {path} promises {payloadLength} bytes of weights, more than this reader can hold");
-        return new Layout(header, headerBytes, found == magic, payloadLength, hash);
-    }
-
-    static string Sanitize(string s) => TerminalText.Escape(s);
+    static string Sanitize(string s) => CheckpointFile.Sanitize(s);
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -85,27 +84,13 @@ public sealed class DiffuserTrainer : IDisposable
 #pragma warning restore CS1998
     {
         ArgumentNullException.ThrowIfNull(data);
-        var clock = Stopwatch.StartNew();
-        double? secondsPerStep = null;
-        while (Step < Options.TotalSteps)
+        foreach (var report in RlRig.Torch.TrainingLoop.Run(() => Step, Options.TotalSteps, Options.CheckpointEvery, () =>
         {
-            if (ct.IsCancellationRequested) { SaveCheckpoint(); yield break; }
-            var started = clock.Elapsed;
-            var report = TrainStep(data);
-            Log(report);
-            var due = Step == Options.TotalSteps || (Options.CheckpointEvery > 0 && Step % Options.CheckpointEvery == 0);
-            var saved = due ? SaveCheckpoint() : null;
-            var took = (clock.Elapsed - started).TotalSeconds;
-            // A short moving average: steady enough for an ETA, quick to follow a change of load.
-            secondsPerStep = secondsPerStep is { } s ? 0.9 * s + 0.1 * took : took;
-            var rate = 1.0 / Math.Max(secondsPerStep.Value, 1e-9);
-            yield return report with
-            {
-                StepsPerSecond = rate,
-                Eta = TimeSpan.FromSeconds((Options.TotalSteps - Step) / rate),
-                CheckpointPath = saved,
-            };
-        }
+            var r = TrainStep(data);
+            Log(r);
+            return r;
+        }, SaveCheckpoint, ct))
+            yield return report;
     }
 
     /// <summary>

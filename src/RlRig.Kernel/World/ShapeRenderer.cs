@@ -40,6 +40,26 @@ public static class ShapeRenderer
         return pixels;
     }
 
+    /// <summary>
+    /// How much of each pixel one object covers (row-major, <c>CanvasSize</c> x <c>CanvasSize</c>, values in [0, 1]), with
+    /// the same geometry and supersampling as <see cref="RenderHwc"/>: the object's own mask, before later objects are
+    /// drawn over it. The Checker's per-pixel training labels come from it.
+    /// </summary>
+    /// <exception cref="ArgumentException">The item has no box or is not a shapes-world object.</exception>
+    public static float[] Coverage(SceneItem item, WorldOptions options)
+    {
+        var size = options.CanvasSize;
+        var box = item.Box ?? throw new ArgumentException($"item {item.Id} \"{item.Text}\" has no box; place the scene first (SceneLayout.Place)");
+        var shape = WorldObject.From(item).Shape;
+        var mask = new float[size * size];
+        var (x0, y0) = (Math.Max(0, (int)Math.Floor(box.X)), Math.Max(0, (int)Math.Floor(box.Y)));
+        var (x1, y1) = (Math.Min(size, (int)Math.Ceiling(box.Right)), Math.Min(size, (int)Math.Ceiling(box.Bottom)));
+        for (var y = y0; y < y1; y++)
+            for (var x = x0; x < x1; x++)
+                mask[y * size + x] = Coverage(shape, box, x, y);
+        return mask;
+    }
+
     /// <summary>Renders to an RGB image.</summary>
     public static Image<Rgb24> Render(SceneGraph scene, WorldOptions options) => ToImage(RenderHwc(scene, options), options.CanvasSize);
 
