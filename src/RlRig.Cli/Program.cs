@@ -12,6 +12,7 @@ var root = new RootCommand("rlrig: the RL-RIG research environment (Generate-Ref
     WorldCommand.Create(),
     TrainCommand.Create(),
     EvalCommand.Create(),
+    LoopCommand.Create(),
 };
 root.Options.Add(TopLevelErrors.VerboseOption);
 var parsed = root.Parse(args);

@@ -16,12 +16,12 @@ static class EvalEditorCommand
     public static Command Create()
     {
         var checkpoint = new Option<FileInfo>("--checkpoint") { Description = "Diffuser checkpoint (the editor's model and the source of samples).", DefaultValueFactory = _ => new FileInfo(ShapesWorldAssets.DiffuserCheckpoint) };
-        var renders = new Option<int>("--renders") { Description = "Clean renders to edit (validation scenes).", DefaultValueFactory = _ => 60 };
-        var samples = new Option<int>("--samples") { Description = "Diffuser samples of validation prompts to edit.", DefaultValueFactory = _ => 60 };
+        var renders = new Option<int>("--renders") { Description = "Clean renders to edit (validation scenes).", DefaultValueFactory = _ => 60 }.InRange(0, 100_000);
+        var samples = new Option<int>("--samples") { Description = "Diffuser samples of validation prompts to edit.", DefaultValueFactory = _ => 60 }.InRange(0, 100_000);
         var seed = new Option<int>("--seed") { Description = "Seed of the scenes, prompts, instructions and edit noise (the evaluation set uses 1000; keep away from it).", DefaultValueFactory = _ => 2000 };
-        var strength = new Option<double>("--strength") { Description = "Fraction of the chain the editor re-runs in a region, in (0, 1].", DefaultValueFactory = _ => new TrainingFreeEditorOptions().Strength };
-        var clear = new Option<double>("--clear-strength") { Description = "Fraction of the chain the editor re-runs where it takes an object away, in (0, 1].", DefaultValueFactory = _ => new TrainingFreeEditorOptions().ClearStrength };
-        var margin = new Option<int>("--margin") { Description = "Pixels around a box that the editor regenerates too.", DefaultValueFactory = _ => new TrainingFreeEditorOptions().Margin };
+        var strength = new Option<double>("--strength") { Description = "Fraction of the chain the editor re-runs in a region, in (0, 1].", DefaultValueFactory = _ => new TrainingFreeEditorOptions().Strength }.Finite(0, 1, minExclusive: true);
+        var clear = new Option<double>("--clear-strength") { Description = "Fraction of the chain the editor re-runs where it takes an object away, in (0, 1].", DefaultValueFactory = _ => new TrainingFreeEditorOptions().ClearStrength }.Finite(0, 1, minExclusive: true);
+        var margin = new Option<int>("--margin") { Description = "Pixels around a box that the editor regenerates too.", DefaultValueFactory = _ => new TrainingFreeEditorOptions().Margin }.InRange(0, 8);
         var output = new Option<FileInfo?>("--out") { Description = "Write every edit's verdict and the figures as JSON." };
         var saveImages = new Option<DirectoryInfo?>("--images") { Description = "Also write each edit's before and after images, side by side, into this folder." };
         var command = new Command("editor", "Measure the training-free editor per operation (move, recolour, resize, remove, add): the judge reads an image, an instruction is drawn, the editor carries it out, the judge reads the result.")
@@ -32,8 +32,9 @@ static class EvalEditorCommand
         {
             try
             {
-                if (result.GetValue(renders) is < 0 or > 100_000) throw new ArgumentOutOfRangeException("--renders", result.GetValue(renders), "must be 0 to 100000");
-                if (result.GetValue(samples) is < 0 or > 100_000) throw new ArgumentOutOfRangeException("--samples", result.GetValue(samples), "must be 0 to 100000");
+                var input = new CommandInput(result.GetValue(checkpoint)!.ToString(), "--checkpoint");
+                if (result.GetValue(output) is { } o) OutputPolicy.RequireFile(o.ToString(), "--out", input);
+                if (result.GetValue(saveImages) is { } d) OutputPolicy.RequireFolder(d.ToString(), "--images", [], [], input);
                 var options = new TrainingFreeEditorOptions { Strength = result.GetValue(strength), ClearStrength = result.GetValue(clear), Margin = result.GetValue(margin) }.Validate();
                 RlRig.Torch.TorchRuntime.EnsureLoaded();
                 using var model = DiffuserCheckpoint.Load(result.GetValue(checkpoint)!.FullName);
