@@ -36,14 +36,14 @@ public static class EvalCommand
         {
             try
             {
+                if (result.GetValue(manifest) && result.GetValue(legacy))
+                    throw new ArgumentException("--update-manifest records the current judge's figures; drop --legacy-judge");
                 RlRig.Torch.TorchRuntime.EnsureLoaded();
                 var seedList = result.GetValue(seeds)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                     .Select(s => int.TryParse(s, CultureInfo.InvariantCulture, out var v) ? v : throw new ArgumentException($"--seeds: '{s}' is not an integer")).ToList();
                 var prompts = EvaluationSet.Read(result.GetValue(evalSet)!.FullName);
                 if (result.GetValue(limit) > 0) prompts = prompts.Take(result.GetValue(limit)).ToList();
                 using var model = DiffuserCheckpoint.Load(result.GetValue(checkpoint)!.FullName);
-                if (result.GetValue(manifest) && result.GetValue(legacy))
-                    throw new ArgumentException("--update-manifest records the current judge's figures; drop --legacy-judge");
                 var judge = new ShapesJudge(new WorldOptions { CanvasSize = model.Config.ImageSize }, result.GetValue(legacy) ? JudgeOptions.Legacy : null);
                 var imageFolder = result.GetValue(images)?.FullName;
                 if (imageFolder is not null) Directory.CreateDirectory(imageFolder);
