@@ -38,6 +38,8 @@ public static class EvalCommand
         {
             try
             {
+                if (result.GetValue(manifest) && result.GetValue(legacy))
+                    throw new ArgumentException("--update-manifest records the current judge's figures; drop --legacy-judge");
                 var checkpointPath = result.GetValue(checkpoint)!.FullName;
                 var evalSetPath = result.GetValue(evalSet)!.FullName;
                 // Everything that can be refused is refused here, before minutes of sampling: outputs, inputs, the manifest.
@@ -55,8 +57,6 @@ public static class EvalCommand
                 var prompts = EvaluationSet.Read(evalSetPath);
                 if (result.GetValue(limit) > 0) prompts = prompts.Take(result.GetValue(limit)).ToList();
                 using var model = DiffuserCheckpoint.Load(checkpointPath);
-                if (result.GetValue(manifest) && result.GetValue(legacy))
-                    throw new ArgumentException("--update-manifest records the current judge's figures; drop --legacy-judge");
                 var judge = new ShapesJudge(new WorldOptions { CanvasSize = model.Config.ImageSize }, result.GetValue(legacy) ? JudgeOptions.Legacy : null);
                 var imageFolder = result.GetValue(images)?.FullName;
                 if (imageFolder is not null) Directory.CreateDirectory(imageFolder);

@@ -28,6 +28,7 @@ static class LoopCommand
             try
             {
                 target = SceneGraph.ParsePrompt(result.GetValue(prompt)!, WorldVocabulary.Prompt);
+                if (target.Items.Count == 0) throw new ArgumentException("the prompt names no object; write e.g. \"small red circle left of large blue square\"");
                 SceneConsistency.Check(target);
                 foreach (var item in target.Items) WorldObject.From(item);
             }

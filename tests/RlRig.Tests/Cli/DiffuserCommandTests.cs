@@ -89,6 +89,33 @@ public sealed class DiffuserCommandTests : IDisposable
     }
 
     [Fact]
+    public void Eval_saves_every_image_and_reads_them_with_the_old_judge_when_asked()
+    {
+        var (images, report) = (temp.File("images"), temp.File("legacy.json"));
+        var result = Processes.Rlrig(Repo.Root, Limit, "eval", "diffuser", "--prompts", "3", "--seeds", "0", "--legacy-judge", "--save-images", images, "--out", report);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(new[] { "eval-0000-s0.png", "eval-0001-s0.png", "eval-0002-s0.png" }, Directory.GetFiles(images).Select(Path.GetFileName).Order());
+        var verdicts = System.Text.Json.JsonDocument.Parse(File.ReadAllText(report)).RootElement.GetProperty("Images");
+        var legacy = new ShapesJudge(new WorldOptions(), JudgeOptions.Legacy);
+        for (var i = 0; i < 3; i++)
+        {
+            using var image = SixLabors.ImageSharp.Image.Load<SixLabors.ImageSharp.PixelFormats.Rgb24>(Path.Combine(images, $"eval-000{i}-s0.png"));
+            Assert.Equal(verdicts[i].GetProperty("Judged").GetString(), legacy.Parse(image).ToPromptText()); // the PNG is the image judged (8-bit rounding aside)
+        }
+    }
+
+    [Fact]
+    public void Eval_refuses_to_record_the_old_judges_figures_in_the_manifest()
+    {
+        var manifest = Repo.PathOf("data", "shapes-world", "diffuser", "diffuser.ckpt.manifest.json");
+        var before = File.ReadAllText(manifest);
+        var result = Processes.Rlrig(Repo.Root, Limit, "eval", "diffuser", "--prompts", "3", "--seeds", "0", "--legacy-judge", "--update-manifest");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("drop --legacy-judge", result.StdErr);
+        Assert.Equal(before, File.ReadAllText(manifest));
+    }
+
+    [Fact]
     public void Eval_with_a_negative_eta_names_the_option()
     {
         var result = Processes.Rlrig(Repo.Root, Limit, "eval", "diffuser", "--eta", "-1", "--prompts", "3", "--seeds", "0");

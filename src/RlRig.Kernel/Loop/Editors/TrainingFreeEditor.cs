@@ -96,7 +96,7 @@ public sealed class TrainingFreeEditor : IInverseDiffuser
             MoveRelativeEdit m => m.Object, MovePositionEdit m => m.Object, RecolourEdit r => r.Object, ResizeEdit r => r.Object, RemoveEdit r => r.Object,
             _ => throw new ArgumentException($"unknown instruction type {instruction.GetType().Name}", nameof(instruction)),
         };
-        var (item, failure) = Find(reference, reflection);
+        var (item, failure) = Find(reference, reflection, removing: instruction is RemoveEdit);
         if (item is null) return ([], failure);
         var others = scene.Where(i => i.Id != item.Id).Select(i => i.Box!).ToList();
         var current = item.Box!;
@@ -231,13 +231,14 @@ public sealed class TrainingFreeEditor : IInverseDiffuser
         return new SceneGraph(keep, target.Relations.Where(r => ids.Contains(r.SubjectId) && ids.Contains(r.ObjectId))).ToPromptText();
     }
 
-    // The one detected object a reference names; a reference that fits several prefers the one matched to the target.
-    static (SceneItem? Item, string? Failure) Find(ObjectRef reference, Reflection reflection)
+    // The one detected object a reference names. A reference that fits several means the one the target claims, or for
+    // a removal the one it does not (a duplicate is removed, the object the prompt asked for stays).
+    static (SceneItem? Item, string? Failure) Find(ObjectRef reference, Reflection reflection, bool removing = false)
     {
         var fits = reflection.Detected.Items.Where(reference.Matches).ToList();
         if (fits.Count == 1) return (fits[0], null);
         if (fits.Count == 0) return (null, $"no object in the image fits '{reference.ToText()}'");
-        var matched = fits.Where(f => reflection.Matches.Any(m => m.DetectedId == f.Id)).ToList();
-        return matched.Count == 1 ? (matched[0], null) : (null, $"'{reference.ToText()}' fits {fits.Count} objects in the image");
+        var preferred = fits.Where(f => reflection.Matches.Any(m => m.DetectedId == f.Id) != removing).ToList();
+        return preferred.Count >= 1 && (removing || preferred.Count == 1) ? (preferred[0], null) : (null, $"'{reference.ToText()}' fits {fits.Count} objects in the image");
     }
 }
