@@ -135,6 +135,19 @@ public sealed class TrainerTests : TorchTestBase
     }
 
     [Fact]
+    public void ATemporaryFileLeftByAKilledCheckpointWriteIsRemovedWhenTheRunResumes()
+    {
+        var dir = TempDir();
+        using (var t = new DiffuserTrainer(TinyConfig(), Quick(dir, 4))) t.SaveCheckpoint();
+        // What SIGKILL during a checkpoint leaves: AtomicFile's hidden file, named after a process that no longer runs.
+        var stale = Path.Combine(dir, $".training-state.bin.99999999.{Guid.NewGuid():N}.tmp");
+        File.WriteAllText(stale, "half a state");
+        using (var resumed = new DiffuserTrainer(TinyConfig(), Quick(dir, 4) with { Resume = true })) Assert.Equal(0, resumed.Step);
+        Assert.False(File.Exists(stale));
+        Assert.Empty(Directory.GetFiles(dir, "*.tmp"));
+    }
+
+    [Fact]
     public void ResumeContinuesBitExactly()
     {
         const int k = 3;
