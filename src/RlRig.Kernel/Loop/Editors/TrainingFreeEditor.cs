@@ -22,10 +22,10 @@ public sealed record TrainingFreeEditorOptions
     /// lost in the noise (with the linear schedule, alpha_bar is below 0.01 from 0.7 of the chain up) and the model
     /// seldom draws the object inside the small region; low values keep the disc's round outline.
     /// </summary>
-    public double Strength { get; init; } = 0.5;
+    public double Strength { get; init; } = 0.4;
 
     /// <summary>Fraction of the chain re-run where an object is taken away, starting from the image's background colour; in (0, 1].</summary>
-    public double ClearStrength { get; init; } = 0.4;
+    public double ClearStrength { get; init; } = 0.2;
 
     /// <summary>Pixels added around an object's box to the regenerated region, for its anti-aliased and ragged edges. Defaults to 1.</summary>
     public int Margin { get; init; } = 1;

@@ -37,9 +37,17 @@ public sealed record CheckerRow(string Group, SeedSpread Score, SeedSpread Satis
 public sealed record LoopBreakdown(int Runs, int Improved, int Worsened, int CheckerStoppedWrong, int CheckerDoubtedRight, int Edits, int InvalidInstructions,
     int FailedEdits, int EditsImproving, int EditsWorsening, int EditsNeutral);
 
-/// <summary>The summary of a results folder: judge rows, Checker rows, mean NFE and rounds, and the loop's breakdown.</summary>
+/// <summary>
+/// The loop stopped after k edit rounds, read off a run with more: the image kept is the best by the Checker's score
+/// among the first k + 1 (earliest on ties), exactly what a run with <c>--rounds k</c> keeps, since round r draws the
+/// same noise whatever the limit. The judge's figures of that image, by number of relations, and the compute used.
+/// </summary>
+public sealed record RoundsRow(int Rounds, SeedSpread MeanNfe, IReadOnlyDictionary<string, SeedSpread> Objects, IReadOnlyDictionary<string, SeedSpread> Relations,
+    SeedSpread Perfect);
+
+/// <summary>The summary of a results folder: judge rows, Checker rows, mean NFE and rounds, and the loop's breakdown and rounds table.</summary>
 public sealed record SystemSummary(IReadOnlyDictionary<string, string> Arguments, IReadOnlyList<int> Seeds, IReadOnlyList<JudgeRow> Judge, IReadOnlyList<CheckerRow> Checker,
-    double MeanNfe, double MeanRounds, LoopBreakdown? Loop)
+    double MeanNfe, double MeanRounds, LoopBreakdown? Loop, IReadOnlyList<RoundsRow>? ByRounds = null)
 {
     /// <summary>Reads every line of a results folder's results.jsonl.</summary>
     public static SystemSummary Read(string folder, IReadOnlyDictionary<string, string> arguments)
@@ -65,8 +73,39 @@ public sealed record SystemSummary(IReadOnlyDictionary<string, string> Arguments
             SeedSpread S(Func<JsonNode, double> f) => SeedSpread.Of(seeds.Select(s => g.Lines.Where(l => l["seed"]!.GetValue<int>() == s).Average(l => f(l["checker"]!))).ToList());
             return new CheckerRow(g.Name, S(c => c["score"]!.GetValue<double>()), S(c => c["satisfied"]!.GetValue<bool>() ? 1 : 0));
         }).ToList();
-        var loop = lines.All(l => l["trace"] is JsonArray) && lines.Count > 0 ? Breakdown(lines) : null;
-        return new SystemSummary(arguments, seeds, judge, checker, lines.Average(l => l["nfe"]!.GetValue<double>()), lines.Average(l => l["rounds"]!.GetValue<double>()), loop);
+        var traced = lines.All(l => l["trace"] is JsonArray) && lines.Count > 0;
+        return new SystemSummary(arguments, seeds, judge, checker, lines.Average(l => l["nfe"]!.GetValue<double>()), lines.Average(l => l["rounds"]!.GetValue<double>()),
+            traced ? Breakdown(lines) : null, traced ? Rounds(lines, seeds) : null);
+    }
+
+    static IReadOnlyList<RoundsRow> Rounds(IReadOnlyList<JsonObject> lines, IReadOnlyList<int> seeds)
+    {
+        var most = lines.Max(l => l["trace"]!.AsArray().Count) - 1;
+        var rows = new List<RoundsRow>();
+        for (var k = 0; k <= most; k++)
+        {
+            // (seed, relation count, objects, correct objects, relations, correct relations, perfect, NFE) of the image kept after k rounds.
+            var kept = lines.Select(l =>
+            {
+                var steps = l["trace"]!.AsArray().Take(k + 1).Select(st => st!).ToList();
+                var best = steps.Select((st, i) => (st, i)).OrderByDescending(x => x.st["checker_score"]!.GetValue<double>()).ThenBy(x => x.i).First().st;
+                var judge = l["judge"]!;
+                return (Seed: l["seed"]!.GetValue<int>(), Count: l["relation_count"]!.GetValue<int>(), Objects: judge["objects"]!.GetValue<int>(),
+                    ObjectsCorrect: best["judge_objects_correct"]!.GetValue<int>(), Relations: judge["relations"]!.GetValue<int>(),
+                    RelationsCorrect: best["judge_relations_correct"]!.GetValue<int>(), Perfect: best["judge_perfect"]!.GetValue<bool>(), Nfe: steps.Sum(st => st["nfe"]!.GetValue<int>()));
+            }).ToList();
+            var groups = kept.Select(x => x.Count).Distinct().Order().Select(c => c.ToString(CultureInfo.InvariantCulture)).Append("all").ToList();
+            bool In(string g, int count) => g == "all" || g == count.ToString(CultureInfo.InvariantCulture);
+            SeedSpread Ratio(string g, Func<(int Seed, int Count, int Objects, int ObjectsCorrect, int Relations, int RelationsCorrect, bool Perfect, int Nfe), int> part,
+                Func<(int Seed, int Count, int Objects, int ObjectsCorrect, int Relations, int RelationsCorrect, bool Perfect, int Nfe), int> whole) =>
+                SeedSpread.Of(seeds.Select(s => kept.Where(x => x.Seed == s && In(g, x.Count)).ToList())
+                    .Select(v => v.Sum(part) / (double)Math.Max(1, v.Sum(whole))).ToList());
+            rows.Add(new RoundsRow(k, SeedSpread.Of(seeds.Select(s => kept.Where(x => x.Seed == s).Average(x => (double)x.Nfe)).ToList()),
+                groups.ToDictionary(g => g, g => Ratio(g, x => x.ObjectsCorrect, x => x.Objects)),
+                groups.ToDictionary(g => g, g => Ratio(g, x => x.RelationsCorrect, x => x.Relations)),
+                SeedSpread.Of(seeds.Select(s => kept.Where(x => x.Seed == s).Average(x => x.Perfect ? 1.0 : 0.0)).ToList())));
+        }
+        return rows;
     }
 
     static ImageVerdict Verdict(JsonObject line)
@@ -129,6 +168,16 @@ public sealed record SystemSummary(IReadOnlyDictionary<string, string> Arguments
         md.AppendLine().AppendLine("## The Checker (the system's own view, not a result)").AppendLine();
         md.AppendLine("| relations | mean score | satisfied |").AppendLine("|---|---|---|");
         foreach (var r in Checker) md.AppendLine($"| {r.Group} | {F(r.Score)} | {P(r.Satisfied)} |");
+        if (ByRounds is { Count: > 0 } byRounds)
+        {
+            var groups = byRounds[0].Relations.Keys.ToList();
+            md.AppendLine().AppendLine("## The loop stopped after k rounds (judge; read off this run: the best of the first k + 1 images by the Checker's score)").AppendLine();
+            md.AppendLine("| k | mean NFE | " + string.Join(" | ", groups.Select(g => $"relations ({g})")) + " | objects (all) | perfect |");
+            md.AppendLine("|---" + string.Concat(Enumerable.Repeat("|---", groups.Count + 3)) + "|");
+            foreach (var r in byRounds)
+                md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {r.Rounds} | {r.MeanNfe.Mean:0.0} | ") + string.Join(" | ", groups.Select(g => P(r.Relations[g])))
+                    + $" | {P(r.Objects["all"])} | {P(r.Perfect)} |");
+        }
         if (Loop is { } b)
         {
             md.AppendLine().AppendLine("## Where the loop gains and loses (judge, first image vs kept image)").AppendLine();
