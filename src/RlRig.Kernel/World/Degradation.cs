@@ -60,7 +60,7 @@ public sealed record Degradation(double NoiseStd, double BlurSigma, double Colou
     {
         if (hwc.Length != size * size * 3) throw new ArgumentException($"expected {size}x{size}x3 values, got {hwc.Length}", nameof(hwc));
         var n = size * size;
-        var bg = BorderMedian(hwc, size);
+        var bg = ShapesJudge.BorderMedian(hwc, size);
         double Dist2(int i, double[] c) { double s = 0; for (var k = 0; k < 3; k++) { var d = hwc[3 * i + k] - c[k]; s += d * d; } return s; }
         var distance = new double[n];
         for (var i = 0; i < n; i++) distance[i] = Math.Sqrt(Dist2(i, bg));
@@ -181,16 +181,6 @@ public sealed record Degradation(double NoiseStd, double BlurSigma, double Colou
             for (var k = 0; k < 3; k++) result[3 * i + k] = (float)Math.Clamp(bg[k] + soft[i] * (c[k] - bg[k]), 0, 1);
         }
         return result;
-    }
-
-    static double[] BorderMedian(float[] hwc, int size)
-    {
-        var border = Enumerable.Range(0, size).SelectMany(i => new[] { (i, 0), (i, size - 1), (0, i), (size - 1, i) }).Distinct().ToList();
-        return Enumerable.Range(0, 3).Select(c =>
-        {
-            var values = border.Select(b => (double)hwc[3 * (b.Item2 * size + b.Item1) + c]).Order().ToList();
-            return values[values.Count / 2];
-        }).ToArray();
     }
 
     static double[] BlurMask(double[] mask, int size, double sigma)

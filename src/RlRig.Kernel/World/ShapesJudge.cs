@@ -185,7 +185,8 @@ public sealed class ShapesJudge(WorldOptions world, JudgeOptions? options = null
         return (labels, coverage);
     }
 
-    static double[] BorderMedian(float[] hwc, int size)
+    /// <summary>The background of an HWC image in [0, 1]: the per-channel median of its border pixels.</summary>
+    internal static double[] BorderMedian(float[] hwc, int size)
     {
         var border = Enumerable.Range(0, size).SelectMany(i => new[] { (i, 0), (i, size - 1), (0, i), (size - 1, i) }).Distinct().ToList();
         return Enumerable.Range(0, 3).Select(c =>

@@ -213,11 +213,9 @@ public sealed class TrainingFreeEditor : IInverseDiffuser
 
     static Rgb24 BorderMedian(Image<Rgb24> image)
     {
-        var (w, h) = (image.Width, image.Height);
-        var border = Enumerable.Range(0, w).SelectMany(x => new[] { image[x, 0], image[x, h - 1] })
-            .Concat(Enumerable.Range(0, h).SelectMany(y => new[] { image[0, y], image[w - 1, y] })).ToList();
-        byte Median(Func<Rgb24, byte> channel) => border.Select(channel).Order().ElementAt(border.Count / 2);
-        return new Rgb24(Median(p => p.R), Median(p => p.G), Median(p => p.B));
+        var median = ShapesJudge.BorderMedian(ShapeRenderer.ToHwc(image), image.Width);
+        byte Channel(int c) => (byte)Math.Clamp(Math.Round(median[c] * 255), 0, 255);
+        return new Rgb24(Channel(0), Channel(1), Channel(2));
     }
 
     int Side(SceneItem item) => World.Side(item.Attributes[0] == WorldVocabulary.Large);
