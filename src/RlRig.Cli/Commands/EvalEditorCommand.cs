@@ -28,7 +28,9 @@ static class EvalEditorCommand
         {
             checkpoint, renders, samples, seed, strength, clear, margin, output, saveImages,
         };
-        command.SetAction(async (result, cancel) =>
+        // On a thread of its own, so that System.CommandLine installs its Ctrl+C handler (it does once the action returns
+        // its task) and the work stops between batches with what it has written kept.
+        command.SetAction((result, cancel) => Task.Run(async () =>
         {
             try
             {
@@ -66,7 +68,7 @@ static class EvalEditorCommand
             {
                 return CommandErrors.Report("rlrig eval editor", e);
             }
-        });
+        }, CancellationToken.None));
         return command;
     }
 }

@@ -30,7 +30,9 @@ static class EvalSystemCommand
             system, n, rounds, evalSet, seeds, limit, output,
         };
         foreach (var option in setup.All) command.Options.Add(option);
-        command.SetAction(async (result, cancel) =>
+        // On a thread of its own, so that System.CommandLine installs its Ctrl+C handler (it does once the action returns
+        // its task) and the work stops between batches with what it has written kept.
+        command.SetAction((result, cancel) => Task.Run(async () =>
         {
             try
             {
@@ -57,6 +59,7 @@ static class EvalSystemCommand
                     ["eval_set_sha256"] = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(evalPath))), ["prompts"] = prompts.Count.ToString(CultureInfo.InvariantCulture),
                     ["seeds"] = string.Join(",", seedList),
                 };
+                using var hold = SystemEvaluation.Lock(folder);
                 var done = SystemEvaluation.Prepare(folder, arguments);
 
                 RlRig.Torch.TorchRuntime.EnsureLoaded();
@@ -73,7 +76,7 @@ static class EvalSystemCommand
                 catch (OperationCanceledException)
                 {
                     Console.Error.WriteLine($"\nrlrig eval system: interrupted; the results so far are in {folder}: run the same command again to resume");
-                    return ExitCodes.UsageOrIo;
+                    return ExitCodes.Interrupted;
                 }
                 Console.Error.WriteLine($"\r{total}/{total} (prompt, seed) pairs done; {ran} run now in {(DateTime.UtcNow - started).TotalSeconds:0} s");
                 var summary = SystemSummary.Read(folder, arguments);
@@ -88,7 +91,7 @@ static class EvalSystemCommand
             {
                 return CommandErrors.Report("rlrig eval system", e);
             }
-        });
+        }, CancellationToken.None));
         return command;
     }
 

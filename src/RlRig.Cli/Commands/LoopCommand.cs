@@ -22,7 +22,9 @@ static class LoopCommand
             prompt, rounds, seed, output,
         };
         foreach (var option in setup.All) command.Options.Add(option);
-        command.SetAction(async (result, cancel) =>
+        // On a thread of its own, so that System.CommandLine installs its Ctrl+C handler (it does once the action returns
+        // its task) and the work stops between batches with what it has written kept.
+        command.SetAction((result, cancel) => Task.Run(async () =>
         {
             SceneGraph target;
             try
@@ -56,13 +58,13 @@ static class LoopCommand
             catch (OperationCanceledException)
             {
                 Console.Error.WriteLine("rlrig loop: interrupted; nothing written");
-                return ExitCodes.UsageOrIo;
+                return ExitCodes.Interrupted;
             }
             catch (Exception e) when (CommandErrors.IsUserFacing(e))
             {
                 return CommandErrors.Report("rlrig loop", e);
             }
-        });
+        }, CancellationToken.None));
         return command;
     }
 }

@@ -75,6 +75,18 @@ public class SystemEvaluationTests
     }
 
     [Fact]
+    public void Only_one_run_at_a_time_holds_a_folder()
+    {
+        using var temp = new TempDir();
+        using (SystemEvaluation.Lock(temp.Path))
+        {
+            var e = Assert.Throws<ArgumentException>(() => SystemEvaluation.Lock(temp.Path));
+            Assert.Contains("another run", e.Message);
+        }
+        using var again = SystemEvaluation.Lock(temp.Path);
+    }
+
+    [Fact]
     public void Seeds_spread_is_the_sample_standard_deviation()
     {
         var spread = SeedSpread.Of([0.5, 0.7, 0.9]);

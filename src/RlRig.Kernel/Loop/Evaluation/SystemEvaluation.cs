@@ -51,8 +51,21 @@ public sealed class SystemEvaluation(SystemSpec spec, SystemComponents component
     public static int ImageSeed(int seed, int promptIndex, int sample) => unchecked(seed * 1_000_003 + promptIndex * 256 + sample);
 
     /// <summary>
+    /// Holds the folder for one run: a second run on it (another process) is refused while this one lives, so two
+    /// runs never append the same results twice. Dispose to release it.
+    /// </summary>
+    /// <exception cref="ArgumentException">Another run holds the folder.</exception>
+    public static IDisposable Lock(string folder)
+    {
+        Directory.CreateDirectory(folder);
+        var path = Path.Combine(folder, ".lock");
+        try { return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose); }
+        catch (IOException) { throw new ArgumentException($"{folder} is being written by another run (it holds {path}); wait for it or stop it first"); }
+    }
+
+    /// <summary>
     /// Checks the folder against <paramref name="arguments"/> (writing run.json if new) and returns the (img_id, seed)
-    /// pairs already done. Call before any work.
+    /// pairs already done. Call before any work, holding <see cref="Lock"/>.
     /// </summary>
     /// <exception cref="ArgumentException">The folder holds a run with other arguments, or its results are damaged.</exception>
     public static HashSet<(string ImgId, int Seed)> Prepare(string folder, IReadOnlyDictionary<string, string> arguments)
