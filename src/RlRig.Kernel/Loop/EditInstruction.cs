@@ -7,17 +7,19 @@ namespace RlRig.Loop;
 
 /// <summary>
 /// A reference to an object of the image by its words: the shape, and the size and colour when given ("the red circle",
-/// "the small red circle"). It names the object as it is now, before the edit.
+/// "the small red circle"), and where two objects fit the words, where it is ("the small red circle at (0.25, 0.70)":
+/// its centre as fractions of the canvas). It names the object as it is now, before the edit.
 /// </summary>
-public sealed record ObjectRef(string Shape, string? Size = null, string? Colour = null)
+public sealed record ObjectRef(string Shape, string? Size = null, string? Colour = null, (double X, double Y)? At = null)
 {
     public static ObjectRef Of(SceneItem item) => new(item.Label, item.Attributes[0], item.Attributes[1]);
 
-    /// <summary>Whether a shapes-world item fits every word of the reference.</summary>
+    /// <summary>Whether a shapes-world item fits every word of the reference (the position only chooses among those that do).</summary>
     public bool Matches(SceneItem item) =>
         item.Label == Shape && (Size is null || item.Attributes[0] == Size) && (Colour is null || item.Attributes[1] == Colour);
 
-    public string ToText() => "the " + string.Join(' ', new[] { Size, Colour, Shape }.Where(w => w is not null));
+    public string ToText() => "the " + string.Join(' ', new[] { Size, Colour, Shape }.Where(w => w is not null))
+        + (At is { } at ? string.Create(CultureInfo.InvariantCulture, $" at ({at.X:0.00}, {at.Y:0.00})") : "");
 }
 
 /// <summary>
@@ -90,6 +92,7 @@ public sealed record InvalidEdit(string Text, string Reason) : EditInstruction
 /// add a size colour shape (left of|...) the [size] [colour] shape
 /// done
 /// </code>
+/// Any "the [size] [colour] shape" may end in "at (x, y)", the object's centre, to tell apart objects the words both fit.
 /// <see cref="Parse"/> never throws: text outside the language is an <see cref="InvalidEdit"/> with the reason.
 /// </summary>
 public static partial class EditLanguage
@@ -184,9 +187,15 @@ public static partial class EditLanguage
         return phrase;
     }
 
-    /// <summary>"the small red circle", "red circle", "the circle": words in the order size, colour, shape.</summary>
+    [GeneratedRegex(@"^(?<words>.+?) at \( (?<x>\S+) , (?<y>\S+) \)$")]
+    private static partial Regex AtPattern();
+
+    /// <summary>"the small red circle", "red circle", "the circle", "the red circle at (0.25, 0.70)": words in the order size, colour, shape, then optionally where.</summary>
     static ObjectRef Reference(string phrase)
     {
+        var at = AtPattern().Match(phrase.Trim());
+        if (at.Success)
+            return Reference(at.Groups["words"].Value) with { At = (Fraction(at.Groups["x"].Value, "x"), Fraction(at.Groups["y"].Value, "y")) };
         var words = StripArticle(phrase.Trim(), "the").Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (words.Length is 0 or > 3) throw new FormatException($"\"{Quote(phrase.Trim())}\" does not name an object: write [size] [colour] shape, e.g. 'the small red circle'");
         var shape = words[^1];

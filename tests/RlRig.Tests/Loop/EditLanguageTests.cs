@@ -122,4 +122,25 @@ public sealed class EditLanguageTests
         Assert.False(new ObjectRef("square", null, "red").Matches(item));
         Assert.Equal(SmallRedCircle, ObjectRef.Of(item));
     }
+
+    [Theory]
+    [InlineData("recolour the small blue triangle at (0.25, 0.70) green")]
+    [InlineData("move the small blue triangle at (0.25, 0.70) left of the large red circle at (0.50, 0.10)")]
+    [InlineData("move the small blue triangle at (0.25, 0.70) to (0.80, 0.20)")]
+    [InlineData("resize the small blue triangle at (0.25, 0.70) to large")]
+    [InlineData("remove the small blue triangle at (0.25, 0.70)")]
+    [InlineData("add a small red circle above the small blue triangle at (0.25, 0.70)")]
+    public void A_reference_may_say_where_the_object_is(string text)
+    {
+        var parsed = EditLanguage.Parse(text);
+        Assert.IsNotType<InvalidEdit>(parsed);
+        Assert.Equal(text, parsed.ToText());
+        Assert.Contains("at (0.25, 0.70)", parsed.ToText());
+    }
+
+    [Theory]
+    [InlineData("remove the small blue triangle at (1.5, 0.2)")]
+    [InlineData("remove the small blue triangle at (NaN, 0.2)")]
+    [InlineData("remove the small blue triangle at (0.2)")]
+    public void A_bad_position_in_a_reference_is_invalid(string text) => Assert.IsType<InvalidEdit>(EditLanguage.Parse(text));
 }

@@ -15,7 +15,11 @@ static class GeometricEditor
     public static List<SceneItem>? Apply(WorldOptions world, IReadOnlyList<SceneItem> items, EditInstruction instruction)
     {
         var list = items.ToList();
-        int Find(ObjectRef r) => list.FindIndex(r.Matches);
+        // A position in the reference chooses among objects its words fit, as the image editor does.
+        int Find(ObjectRef r) => r.At is { } at && list.Count(r.Matches) > 1
+            ? list.Select((it, i) => (it, i)).Where(x => r.Matches(x.it))
+                .OrderBy(x => Math.Pow(x.it.Box!.CenterX / world.CanvasSize - at.X, 2) + Math.Pow(x.it.Box!.CenterY / world.CanvasSize - at.Y, 2)).First().i
+            : list.FindIndex(r.Matches);
         // The object is drawn at its size word's side, as an editor would (see Placement.Find's side).
         List<Box> Others(int i) => [.. list.Where((_, j) => j != i).Select(it => it.Box!)];
         switch (instruction)

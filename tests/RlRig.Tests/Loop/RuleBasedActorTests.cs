@@ -279,4 +279,27 @@ public sealed class RuleBasedActorTests(ITestOutputHelper output)
         }
         return items;
     }
+
+    [Fact]
+    public void A_reference_to_one_of_two_objects_with_the_same_words_says_where_it_is()
+    {
+        var world = new WorldOptions();
+        var target = SceneGraph.ParsePrompt("small green triangle left of large red circle", WorldVocabulary.Prompt);
+        // Two small blue triangles: the one at the left is the wrongly coloured green one, the other an extra removed later.
+        SceneItem[] detected =
+        [
+            new(0, "triangle", ["small", "blue"], new Box(2, 12, 7, 7)),
+            new(1, "circle", ["large", "red"], new Box(14, 10, 11, 11)),
+            new(2, "triangle", ["small", "blue"], new Box(14, 24, 7, 7)),
+        ];
+        var reflection = Reflection.Compare(target, detected);
+        var instruction = new RuleBasedActor(world).Instruct(reflection);
+        var reference = instruction switch { RemoveEdit r => r.Object, RecolourEdit r => r.Object, _ => throw new Xunit.Sdk.XunitException(instruction.ToText()) };
+        Assert.NotNull(reference.At);
+        Assert.Contains(" at (", instruction.ToText());
+        Assert.Equal(instruction.ToText(), EditLanguage.Parse(instruction.ToText()).ToText());
+        // With one object per description no position is written.
+        var plain = new RuleBasedActor(world).Instruct(Reflection.Compare(target, detected[..2]));
+        Assert.DoesNotContain(" at (", plain.ToText());
+    }
 }

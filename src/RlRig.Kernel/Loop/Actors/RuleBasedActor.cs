@@ -49,6 +49,11 @@ public sealed class RuleBasedActor : IActor
     public EditInstruction Instruct(Reflection reflection)
     {
         ArgumentNullException.ThrowIfNull(reflection);
+        return Disambiguate(Choose(reflection), reflection);
+    }
+
+    EditInstruction Choose(Reflection reflection)
+    {
         if (reflection.IsSatisfied) return new NoEdit();
         if (reflection.Extra.Count > 0) return new RemoveEdit(Ref(reflection.Detected.Item(reflection.Extra[0])));
         if (reflection.Missing.Count > 0 && Add(reflection) is { } add) return add;
@@ -61,7 +66,27 @@ public sealed class RuleBasedActor : IActor
         return Move(reflection) ?? new NoEdit();
     }
 
-    static ObjectRef Ref(SceneItem item) => ObjectRef.Of(item);
+    // Every reference carries the object's centre; Disambiguate keeps it only where another object fits the same words.
+    ObjectRef Ref(SceneItem item) => ObjectRef.Of(item) with { At = Placement.RoundedCentre(world, item.Box!) };
+
+    /// <summary>
+    /// The instruction with each reference's position dropped where its words alone name one object of the image, so
+    /// instructions read as a person writes them and name a place only to tell duplicates apart.
+    /// </summary>
+    static EditInstruction Disambiguate(EditInstruction instruction, Reflection reflection)
+    {
+        ObjectRef D(ObjectRef r) => reflection.Detected.Items.Count(r.Matches) > 1 ? r : r with { At = null };
+        return instruction switch
+        {
+            MoveRelativeEdit m => m with { Object = D(m.Object), Anchor = D(m.Anchor) },
+            MovePositionEdit m => m with { Object = D(m.Object) },
+            RecolourEdit r => r with { Object = D(r.Object) },
+            ResizeEdit r => r with { Object = D(r.Object) },
+            RemoveEdit r => r with { Object = D(r.Object) },
+            AddEdit a => a with { Anchor = D(a.Anchor) },
+            _ => instruction,
+        };
+    }
 
     /// <summary>The side an editor draws the object at: the world's side for its size word as detected (a detected box may be a pixel off).</summary>
     int SideOf(SceneItem item) => world.Side(item.Attributes[0] == WorldVocabulary.Large);

@@ -230,12 +230,18 @@ public sealed class TrainingFreeEditor : IInverseDiffuser
     }
 
     // The one detected object a reference names. A reference that fits several means the one the target claims, or for
-    // a removal the one it does not (a duplicate is removed, the object the prompt asked for stays).
-    static (SceneItem? Item, string? Failure) Find(ObjectRef reference, Reflection reflection, bool removing = false)
+    // a removal the one it does not (a duplicate is removed, the object the prompt asked for stays); a position in the
+    // reference settles it: the object whose centre is nearest.
+    (SceneItem? Item, string? Failure) Find(ObjectRef reference, Reflection reflection, bool removing = false)
     {
         var fits = reflection.Detected.Items.Where(reference.Matches).ToList();
         if (fits.Count == 1) return (fits[0], null);
         if (fits.Count == 0) return (null, $"no object in the image fits '{reference.ToText()}'");
+        if (reference.At is { } at)
+        {
+            double size = World.CanvasSize;
+            return (fits.OrderBy(f => Math.Pow(f.Box!.CenterX / size - at.X, 2) + Math.Pow(f.Box.CenterY / size - at.Y, 2)).First(), null);
+        }
         var preferred = fits.Where(f => reflection.Matches.Any(m => m.DetectedId == f.Id) != removing).ToList();
         return preferred.Count >= 1 && (removing || preferred.Count == 1) ? (preferred[0], null) : (null, $"'{reference.ToText()}' fits {fits.Count} objects in the image");
     }
