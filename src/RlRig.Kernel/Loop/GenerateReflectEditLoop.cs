@@ -82,12 +82,13 @@ public sealed class GenerateReflectEditLoop(IDiffuser diffuser, IChecker checker
                 var proposals = await actor.ActAsync(last.Select((r, j) => new ActorState(requests[active[j]].Target, r.Reflection, r.Image)).ToList(), cancellationToken);
                 // "done" and text that does not parse cost no edit: the image stays, and the prompt stops.
                 var editable = Enumerable.Range(0, active.Count).Where(j => proposals[j].Instruction is not (NoEdit or InvalidEdit)).ToList();
-                var made = await editor.EditAsync(editable.Select(j =>
+                // Components are never called with an empty batch (a model behind HTTP would be asked for nothing).
+                var made = editable.Count == 0 ? [] : await editor.EditAsync(editable.Select(j =>
                     new EditRequest(last[j].Image, proposals[j].Instruction, last[j].Reflection, EditSeed(requests[active[j]].Seed, round))).ToList(), cancellationToken);
                 var edits = Enumerable.Range(0, active.Count).Select(j => editable.IndexOf(j) is var e and >= 0 ? made[e]
                     : new EditOutcome(last[j].Image.Clone(), 0, proposals[j].Instruction is InvalidEdit bad ? $"the instruction does not parse: {bad.Reason}" : "the Actor proposes no edit")).ToList();
                 var changed = Enumerable.Range(0, active.Count).Where(j => edits[j].Applied).ToList();
-                var fresh = await checker.ReflectAsync(changed.Select(j => edits[j].Image).ToList(), changed.Select(j => requests[active[j]].Target).ToList(), cancellationToken);
+                var fresh = changed.Count == 0 ? [] : await checker.ReflectAsync(changed.Select(j => edits[j].Image).ToList(), changed.Select(j => requests[active[j]].Target).ToList(), cancellationToken);
                 var next = new List<int>();
                 for (var j = 0; j < active.Count; j++)
                 {

@@ -52,7 +52,11 @@ public class GenerateReflectEditLoopTests
     [Fact]
     public async Task A_failed_edit_stops_the_prompt_and_the_first_image_stays_best()
     {
-        var traces = await Loop(new FakeWorld { EditsFail = true }).RunAsync(Requests(3));
+        var w = new FakeWorld { EditsFail = true };
+        var checker = new FakeWorld.Checker(w);
+        var loop = new GenerateReflectEditLoop(new FakeWorld.Diffuser(w), checker, new RuleBasedActor(w.World), new FakeWorld.Editor(w), new LoopOptions { MaxRounds = 3 });
+        var traces = await loop.RunAsync(Requests(3));
+        Assert.Equal(1, checker.Calls);  // nothing changed, so nothing is sent to the Checker again (not even an empty batch)
         foreach (var t in traces)
             using (t)
             {
