@@ -167,8 +167,7 @@ public static class TrainCommand
                 RecordProvenance(checkpoint, clock.Elapsed, options.Resume, commit);
                 Manifest.Update(checkpoint, "augmentation", System.Text.Json.JsonSerializer.SerializeToNode(data.Augmentation)!);
             }
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{(stopped ? "Stopped" : "Finished")} at step {trainer.Step} after {clock.Elapsed:hh\\:mm\\:ss}; last loss {last?.Loss:F4}; checkpoint {checkpoint}{(stopped ? " (continue with --resume)" : "")}"));
+            ReportEnd(stopped, trainer.Step, clock, last, checkpoint);
             return 0;
         }
     }
@@ -203,11 +202,15 @@ public static class TrainCommand
             var last = await ShowProgress(trainer.TrainAsync(data, ct), p => double.IsNaN(p.GroundingLoss) ? "" : string.Create(CultureInfo.InvariantCulture, $" grounding {p.GroundingLoss:F3}"));
             var stopped = trainer.Step < options.TotalSteps;
             if (!stopped) RecordProvenance(DiffuserTrainer.CheckpointPath(options.OutputDir), clock.Elapsed, options.Resume, commit);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{(stopped ? "Stopped" : "Finished")} at step {trainer.Step} after {clock.Elapsed:hh\\:mm\\:ss}; last loss {last?.Loss:F4}; checkpoint {DiffuserTrainer.CheckpointPath(options.OutputDir)}{(stopped ? " (continue with --resume)" : "")}"));
+            ReportEnd(stopped, trainer.Step, clock, last, DiffuserTrainer.CheckpointPath(options.OutputDir));
             return 0;
         }
     }
+
+    // The closing line of a training run, the same for every model (the CLI tests read "Finished at step N").
+    static void ReportEnd(bool stopped, int step, Stopwatch clock, TrainProgress? last, string checkpoint) =>
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{(stopped ? "Stopped" : "Finished")} at step {step} after {clock.Elapsed:hh\\:mm\\:ss}; last loss {last?.Loss:F4}; checkpoint {checkpoint}{(stopped ? " (continue with --resume)" : "")}"));
 
     // The progress line (rewritten in place every 10 steps) and a line per checkpoint, on standard error; returns the last report.
     static async Task<TrainProgress?> ShowProgress(IAsyncEnumerable<TrainProgress> run, Func<TrainProgress, string> extra)

@@ -18,12 +18,7 @@ public sealed class NotebookRunnerTests : IDisposable
 
     public void Dispose() => temp.Dispose();
 
-    NotebookDocument Notebook(params (string, string, string[])[] cells)
-    {
-        var path = temp.File("t.ipynb");
-        File.WriteAllText(path, Ipynb(cells));
-        return NotebookReader.Read(path);
-    }
+    NotebookDocument Notebook(params (string, string, string[])[] cells) => Read(temp, cells);
 
     [Fact]
     public async Task Runs_cells_in_order_and_collects_each_kind_of_output()

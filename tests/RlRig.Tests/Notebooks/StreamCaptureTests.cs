@@ -100,12 +100,7 @@ public sealed class OutputCaptureRunnerTests : IDisposable
 
     public void Dispose() => temp.Dispose();
 
-    NotebookDocument Notebook(params (string, string, string[])[] cells)
-    {
-        var path = temp.File("t.ipynb");
-        File.WriteAllText(path, Ipynb(cells));
-        return NotebookReader.Read(path);
-    }
+    NotebookDocument Notebook(params (string, string, string[])[] cells) => Read(temp, cells);
 
     [Fact]
     public async Task A_cell_that_prints_a_flood_keeps_one_capped_output_with_its_first_and_last_lines()

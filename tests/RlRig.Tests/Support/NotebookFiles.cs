@@ -22,6 +22,14 @@ public static class NotebookFiles
         ["nbformat_minor"] = 5,
     }.ToJsonString();
 
+    /// <summary>Writes the cells as <c>t.ipynb</c> in <paramref name="temp"/> and reads it back, as the runner's tests need it.</summary>
+    public static RlRig.Cli.Notebooks.NotebookDocument Read(TempDir temp, params (string Kind, string Source, string[] Tags)[] cells)
+    {
+        var path = temp.File("t.ipynb");
+        File.WriteAllText(path, Ipynb(cells));
+        return RlRig.Cli.Notebooks.NotebookReader.Read(path);
+    }
+
     public static (string, string, string[]) Code(string source, params string[] tags) => ("code", source, tags);
 
     public static (string, string, string[]) Markdown(string source) => ("markdown", source, []);
