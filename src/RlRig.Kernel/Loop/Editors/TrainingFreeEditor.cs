@@ -85,9 +85,10 @@ public sealed class TrainingFreeEditor : IInverseDiffuser
             case NoEdit: return ([], "the instruction asks for no edit");
             case AddEdit add:
             {
-                if (Find(add.Anchor, reflection) is not (var anchor, null)) return ([], Find(add.Anchor, reflection).Failure);
+                var (anchor, anchorFailure) = Find(add.Anchor, reflection);
+                if (anchor is null) return ([], anchorFailure);
                 var side = World.Side(add.Object.IsLarge);
-                var box = Placement.ForRelation(World, side, null, scene.Select(i => i.Box!).ToList(), add.Predicate, anchor!.Box!);
+                var box = Placement.ForRelation(World, side, null, scene.Select(i => i.Box!).ToList(), add.Predicate, anchor.Box!);
                 return box is null ? ([], $"no free place {add.Predicate} {add.Anchor.ToText()} fits a {add.Object.Text}") : ([new Pass(box, full, "", add.Object.Colour)], null);
             }
         }
@@ -109,15 +110,17 @@ public sealed class TrainingFreeEditor : IInverseDiffuser
             case ResizeEdit resize:
             {
                 var side = World.Side(resize.Size == WorldVocabulary.Large);
-                var box = Placement.BoxAt(World, current.CenterX / World.CanvasSize, current.CenterY / World.CanvasSize, side);
+                var (x, y) = Placement.Centre(World, current);
+                var box = Placement.BoxAt(World, x, y, side);
                 return ([clear, new Pass(box, full, item.Text, colour)], null);
             }
             case MovePositionEdit move:
                 return ([clear, new Pass(Placement.BoxAt(World, move.X, move.Y, Side(item)), full, "", colour)], null);
             case MoveRelativeEdit move:
             {
-                if (Find(move.Anchor, reflection) is not (var anchor, null)) return ([], Find(move.Anchor, reflection).Failure);
-                var box = Placement.ForRelation(World, Side(item), current, others, move.Predicate, anchor!.Box!);
+                var (anchor, anchorFailure) = Find(move.Anchor, reflection);
+                if (anchor is null) return ([], anchorFailure);
+                var box = Placement.ForRelation(World, Side(item), current, others, move.Predicate, anchor.Box!);
                 return box is null ? ([], $"no free place {move.Predicate} {move.Anchor.ToText()} fits {reference.ToText()}") : ([clear, new Pass(box, full, "", colour)], null);
             }
             default: throw new ArgumentException($"unknown instruction type {instruction.GetType().Name}", nameof(instruction));
@@ -239,8 +242,8 @@ public sealed class TrainingFreeEditor : IInverseDiffuser
         if (fits.Count == 0) return (null, $"no object in the image fits '{reference.ToText()}'");
         if (reference.At is { } at)
         {
-            double size = World.CanvasSize;
-            return (fits.OrderBy(f => Math.Pow(f.Box!.CenterX / size - at.X, 2) + Math.Pow(f.Box.CenterY / size - at.Y, 2)).First(), null);
+            double Distance(SceneItem f) { var (x, y) = Placement.Centre(World, f.Box!); return Math.Pow(x - at.X, 2) + Math.Pow(y - at.Y, 2); }
+            return (fits.OrderBy(Distance).First(), null);
         }
         var preferred = fits.Where(f => reflection.Matches.Any(m => m.DetectedId == f.Id) != removing).ToList();
         return preferred.Count >= 1 && (removing || preferred.Count == 1) ? (preferred[0], null) : (null, $"'{reference.ToText()}' fits {fits.Count} objects in the image");
