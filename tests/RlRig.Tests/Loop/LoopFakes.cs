@@ -63,7 +63,7 @@ sealed class FakeWorld
                 lock (w.shown) items = w.shown[r.Image];
                 if (w.EditsFail) return new EditOutcome(w.Draw(items), 0, "cannot");
                 var after = w.EditsScramble ? items.Select((it, i) => i == 0 ? it with { Box = new Box(0, 0, it.Box!.Width, it.Box.Height) } : it).ToList()
-                    : GeometricEditor.Apply(w.World, items, r.Instruction);
+                    : SceneEdit.Apply(w.World, items, r.Instruction);
                 return after is null ? new EditOutcome(w.Draw(items), 0, "no such object") : new EditOutcome(w.Draw(after), w.EditNfe);
             }).ToList());
     }

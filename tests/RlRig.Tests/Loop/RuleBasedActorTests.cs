@@ -25,7 +25,7 @@ public sealed class RuleBasedActorTests(ITestOutputHelper output)
 
     static void AssertFixes(SceneGraph target, IReadOnlyList<SceneItem> detected, EditInstruction instruction)
     {
-        var edited = GeometricEditor.Apply(World, detected, instruction);
+        var edited = SceneEdit.Apply(World, detected, instruction);
         Assert.NotNull(edited);
         var after = Reflection.Compare(target, edited);
         Assert.True(after.IsSatisfied, after.Text);
@@ -61,7 +61,7 @@ public sealed class RuleBasedActorTests(ITestOutputHelper output)
         var first = Act(Target, detected);
         var move = Assert.IsType<MovePositionEdit>(first);
         Assert.Equal("square", move.Object.Shape);
-        detected = GeometricEditor.Apply(World, detected, first)!;
+        detected = SceneEdit.Apply(World, detected, first)!;
         var add = Assert.IsType<AddEdit>(Act(Target, detected));
         AssertFixes(Target, detected, add);
     }
@@ -110,7 +110,7 @@ public sealed class RuleBasedActorTests(ITestOutputHelper output)
         IReadOnlyList<SceneItem> detected = [Item(10, "small red circle", At(25, 10)), Item(11, "large blue square", At(0, 10, 11))];
         var first = Act(Target, detected);
         Assert.IsType<MovePositionEdit>(first);
-        detected = GeometricEditor.Apply(World, detected, first)!;
+        detected = SceneEdit.Apply(World, detected, first)!;
         var second = Act(Target, detected);
         Assert.True(second is MoveRelativeEdit or MovePositionEdit, second.ToText());
         AssertFixes(Target, detected, second);
@@ -145,7 +145,7 @@ public sealed class RuleBasedActorTests(ITestOutputHelper output)
         var before = Reflection.Compare(target, detected);
         Assert.Equal(new SceneRelation(0, "left of", 1), Assert.Single(before.Violated).Relation);
 
-        var naive = GeometricEditor.Apply(World, detected, new MoveRelativeEdit(ObjectRef.Of(detected[0]), "left of", ObjectRef.Of(detected[1])))!;
+        var naive = SceneEdit.Apply(World, detected, new MoveRelativeEdit(ObjectRef.Of(detected[0]), "left of", ObjectRef.Of(detected[1])))!;
         var naiveResult = Reflection.Compare(target, naive);
         Assert.Contains(naiveResult.Violated, v => v.Relation == new SceneRelation(0, "above", 2));  // the naive way breaks it
 
@@ -193,7 +193,7 @@ public sealed class RuleBasedActorTests(ITestOutputHelper output)
             var proposal = actor.Act(reflection);
             Assert.IsNotType<InvalidEdit>(proposal.Instruction);
             if (proposal.Instruction is MovePositionEdit) positionForm++;
-            var edited = GeometricEditor.Apply(world, items, proposal.Instruction);
+            var edited = SceneEdit.Apply(world, items, proposal.Instruction);
             if (edited is not null && Reflection.Compare(target, edited).IsSatisfied) fixedCount++;
             else if (failures.Count < 10) failures.Add($"\"{target.ToPromptText()}\" boxes {string.Join(" ", items.Select(i => $"{i.Text}@({i.Box!.X},{i.Box.Y})"))}: {proposal.Text}");
         }
@@ -225,7 +225,7 @@ public sealed class RuleBasedActorTests(ITestOutputHelper output)
             {
                 var proposal = Actor.Act(reflection);
                 trace.Add(proposal.Text);
-                var edited = GeometricEditor.Apply(World, items, proposal.Instruction);
+                var edited = SceneEdit.Apply(World, items, proposal.Instruction);
                 if (edited is null || proposal.Instruction is NoEdit) break;
                 (items, reflection) = (edited, Reflection.Compare(target, edited));
                 steps++;

@@ -1,17 +1,17 @@
-using RlRig.Loop;
 using RlRig.SceneGraphs;
 using RlRig.World;
 
-namespace RlRig.Tests.Loop;
+namespace RlRig.Loop;
 
 /// <summary>
-/// TEST ONLY, never an image editor: the "perfect editor" that carries out an instruction on a list of items with boxes,
-/// placing as <see cref="Placement"/> says (the relation form by <see cref="Placement.ForRelation"/>, the position form
-/// by <see cref="Placement.BoxAt"/>), so that tests measure the Actor alone. A resize keeps the centre, shifted inside.
-/// Returns null when the instruction names no object of the list or cannot be placed.
+/// The exact effect of an instruction on a scene (items with boxes): the world's ground truth for an edit, placing as
+/// <see cref="Placement"/> says (the relation form by <see cref="Placement.ForRelation"/>, the position form by
+/// <see cref="Placement.BoxAt"/>); a resize keeps the centre, shifted inside. It makes the supervised data of the learned
+/// Actor and editor and measures an Actor alone. It is never an image editor: images are edited by diffusion models.
 /// </summary>
-static class GeometricEditor
+public static class SceneEdit
 {
+    /// <summary>The items after the instruction, or null when it names no object of the list or cannot be placed.</summary>
     public static List<SceneItem>? Apply(WorldOptions world, IReadOnlyList<SceneItem> items, EditInstruction instruction)
     {
         var list = items.ToList();
