@@ -117,7 +117,7 @@ public sealed partial class LaionSgEvaluation(SystemComponents components, Scene
         }
         var best = trace.Best;
         var final = await Judge(best.Image, target, ct);
-        var first = trace.BestRound == 0 ? final : await Judge(trace.Rounds[0].Image, target, ct);
+        var first = trace.BestRound == 0 ? (JsonObject)final.DeepClone() : await Judge(trace.Rounds[0].Image, target, ct);
         return new JsonObject
         {
             ["img_id"] = record.ImgId, ["seed"] = Options.Seed,

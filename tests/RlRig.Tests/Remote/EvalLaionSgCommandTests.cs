@@ -101,3 +101,36 @@ public sealed class EvalLaionSgCommandTests : IDisposable
         Assert.False(File.Exists(temp.File("a/run.json")));
     }
 }
+
+/// <summary>Notebook 05 against a configured server (here the test's loopback server, standing in for a real one): it uses it, and the key reaches the server only.</summary>
+public sealed class RealModelsNotebookTests : IDisposable
+{
+    readonly RemoteRig rig = new();
+    readonly TempDir temp = new();
+
+    public void Dispose()
+    {
+        rig.Dispose();
+        temp.Dispose();
+    }
+
+    [Fact]
+    public void Notebook_05_uses_the_configured_server_and_writes_the_key_nowhere()
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["RLRIG_VLM_ENDPOINT"] = rig.Server.BaseUrl.AbsoluteUri, ["RLRIG_VLM_MODEL"] = "configured-vlm", ["RLRIG_VLM_API_KEY"] = RemoteRig.Key,
+            ["RLRIG_JUDGE_ENDPOINT"] = "", ["RLRIG_JUDGE_MODEL"] = "", ["RLRIG_JUDGE_API_KEY"] = "",
+            ["RLRIG_IMAGE_ENDPOINT"] = rig.Server.BaseUrl.AbsoluteUri, ["RLRIG_IMAGE_MODEL"] = "configured-image", ["RLRIG_IMAGE_API_KEY"] = RemoteRig.Key,
+        };
+        var run = Processes.Rlrig(Repo.Root, TimeSpan.FromMinutes(5), environment, "run", "notebooks/05-real-models.ipynb", "--out", temp.Path, "--param", "quick=true");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var notebook = File.ReadAllText(temp.File("05-real-models.ipynb"));
+        Assert.Contains("Using the configured servers", notebook);
+        Assert.Contains("configured-vlm at " + rig.Server.BaseUrl.AbsoluteUri, notebook);
+        Assert.Contains(rig.Server.Requests, r => r.Path == "/v1/images/edits");
+        Assert.All(rig.Server.Requests, r => Assert.Equal("Bearer " + RemoteRig.Key, r.Headers["Authorization"]));
+        foreach (var text in new[] { notebook, File.ReadAllText(temp.File("05-real-models.html")), run.ToString() })
+            Assert.DoesNotContain(RemoteRig.Key, text);
+    }
+}

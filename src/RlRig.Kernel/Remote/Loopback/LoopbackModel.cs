@@ -73,7 +73,7 @@ public static partial class LoopbackModel
         }).ToArray());
         var verdicts = new JsonArray(Enumerable.Range(0, relations).Select(k => (JsonNode)new JsonObject
         {
-            ["index"] = k, ["holds"] = seed[k % seed.Length] % 3 != 0, ["observed"] = "as scripted",
+            ["index"] = k, ["holds"] = seed[k % seed.Length] % 3 != 0, ["observed"] = "next to",
         }).ToArray());
         return new JsonObject { ["objects"] = found, ["relations"] = verdicts, ["reflection"] = "Scripted by the loopback server." }.ToJsonString();
     }
