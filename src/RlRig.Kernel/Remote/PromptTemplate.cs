@@ -6,7 +6,8 @@ namespace RlRig.Remote;
 /// A prompt the VLM backends send, kept as a text file the user can read and change: <c>checker.txt</c>,
 /// <c>actor.txt</c>, <c>judge-scene-graph.txt</c>, <c>judge-spatial.txt</c>. <c>{{name}}</c> marks where the backend puts
 /// its data (the scene, the reflection, the vocabularies). The defaults ship in the <c>prompts</c> folder beside
-/// RlRig.Kernel.dll (sources in <c>src/RlRig.Kernel/Remote/Prompts</c>); a folder of edited copies replaces them.
+/// RlRig.Kernel.dll (sources in <c>src/RlRig.Kernel/Remote/Prompts</c>; the assembly also embeds them, for hosts that load
+/// it without that folder); a folder of edited copies replaces them.
 /// </summary>
 public sealed partial class PromptTemplate
 {
@@ -26,9 +27,12 @@ public sealed partial class PromptTemplate
     {
         var path = Path.Combine(folder ?? DefaultFolder, name + ".txt");
         string text;
-        try { text = File.ReadAllText(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        { throw new ArgumentException($"prompt template {path}: cannot be read ({e.Message})"); }
+        if (folder is null && !File.Exists(path) && typeof(PromptTemplate).Assembly.GetManifestResourceStream($"RlRig.Remote.Prompts.{name}.txt") is { } shipped)
+            using (var reader = new StreamReader(shipped)) text = reader.ReadToEnd();
+        else
+            try { text = File.ReadAllText(path); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            { throw new ArgumentException($"prompt template {path}: cannot be read ({e.Message})"); }
         foreach (Match m in Placeholder().Matches(text))
             if (!placeholders.Contains(m.Groups[1].Value))
                 throw new ArgumentException($"prompt template {path}: {{{{{m.Groups[1].Value}}}}} is not filled by this backend (it fills {string.Join(", ", placeholders.Select(p => "{{" + p + "}}"))})");

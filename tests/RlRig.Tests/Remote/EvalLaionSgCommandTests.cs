@@ -86,6 +86,20 @@ public sealed class EvalLaionSgCommandTests : IDisposable
     }
 
     [Theory]
+    [InlineData("--timeout must be a finite number in (0, 3600] (got NaN)", "--timeout", "NaN")]
+    [InlineData("--image-size must be WIDTHxHEIGHT, auto or none (got 12)", "--image-size", "12")]
+    [InlineData("rlrig eval laion-sg: --out data/laion-sg/sample.json", "--out", "data/laion-sg/sample.json")]
+    public void Bad_flags_are_refused_before_any_request(string message, params string[] flags)
+    {
+        string[] output = flags.Contains("--out") ? [] : ["--out", temp.File("a")];
+        var run = Processes.Rlrig(Repo.Root, Limit, Environment(), ["eval", "laion-sg", "--records", "data/laion-sg/sample.json", .. output, .. flags]);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains(message, run.StdErr);
+        Assert.DoesNotContain("   at ", run.StdErr);
+        Assert.Empty(rig.Server.Requests);
+    }
+
+    [Theory]
     [InlineData("RLRIG_VLM_ENDPOINT", "", "RLRIG_VLM_ENDPOINT is not set")]
     [InlineData("RLRIG_VLM_ENDPOINT", "localhost:8000", "RLRIG_VLM_ENDPOINT: 'localhost:8000' is not an http(s) base URL")]
     [InlineData("RLRIG_IMAGE_MODEL", "", "RLRIG_IMAGE_MODEL is not set")]
