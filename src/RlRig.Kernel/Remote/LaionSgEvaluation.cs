@@ -73,19 +73,28 @@ public sealed partial class LaionSgEvaluation(SystemComponents components, Scene
             using (UsageMeter.Scope(mine))
             {
                 try { line = await RunOne(folder, record, images, ct); }
-                catch (RemoteBackendException e)
+                catch (Exception e) when (e is RemoteBackendException or IOException or UnknownImageFormatException or InvalidImageContentException)
                 {
+                    // A server that kept failing, or a record's own image that cannot be read: this record only.
                     line = new JsonObject { ["img_id"] = record.ImgId, ["seed"] = Options.Seed, ["error"] = e.Message, ["usage"] = mine.Total.ToJson() };
-                    lock (appendGate) { SystemEvaluation.Append(folder, [line], ErrorsFile); failed++; }
                     usage.Add(mine.Total);
-                    progress?.Report(new LaionSgRunResult(judged, failed, usage.Total));
+                    lock (appendGate)
+                    {
+                        SystemEvaluation.Append(folder, [line], ErrorsFile);
+                        failed++;
+                        progress?.Report(new LaionSgRunResult(judged, failed, usage.Total));
+                    }
                     return;
                 }
             }
             line["usage"] = mine.Total.ToJson();
             usage.Add(mine.Total);
-            lock (appendGate) { SystemEvaluation.Append(folder, [line]); judged++; }
-            progress?.Report(new LaionSgRunResult(judged, failed, usage.Total));
+            lock (appendGate)
+            {
+                SystemEvaluation.Append(folder, [line]);
+                judged++;
+                progress?.Report(new LaionSgRunResult(judged, failed, usage.Total));
+            }
         });
         return new LaionSgRunResult(judged, failed, usage.Total);
     }
