@@ -146,7 +146,8 @@ public sealed class JsonBody : ByteArrayContent
 /// The Inverse Diffuser as an image server: <c>POST {endpoint}/images/edits</c>, multipart with the image (PNG), the
 /// instruction as the prompt and, when the instruction changes one object in place (recolour, resize, remove), a mask
 /// (PNG, transparent where the model may paint: the object's box from the Checker's reading, doubled for a resize);
-/// moves, additions and open instructions send no mask, so the whole image may change. A server error or an unusable
+/// moves, additions and open instructions send no mask, so the whole image may change. The edited image is brought back
+/// to the input's size. A server error or an unusable
 /// reply is an <see cref="EditOutcome"/> failure (the image unchanged), counted by the loop, never an exception.
 /// </summary>
 public sealed class HttpImageEditor(ImageApiClient client) : IInverseDiffuser
@@ -162,6 +163,8 @@ public sealed class HttpImageEditor(ImageApiClient client) : IInverseDiffuser
         try
         {
             var image = await client.PostAsync("images/edits", Body(request), cancellationToken);
+            // An edit keeps the image's size (servers answer at their own sizes), so the loop's next Checker reads what it read before.
+            if (image.Size != request.Image.Size) image.Mutate(x => x.Resize(request.Image.Width, request.Image.Height));
             return new EditOutcome(image, client.Options.NfePerImage);
         }
         catch (RemoteBackendException e) { return new EditOutcome(request.Image.Clone(), 0, e.Message); }

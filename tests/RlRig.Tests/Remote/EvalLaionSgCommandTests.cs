@@ -148,3 +148,44 @@ public sealed class RealModelsNotebookTests : IDisposable
             Assert.DoesNotContain(RemoteRig.Key, text);
     }
 }
+
+/// <summary><c>rlrig loop --actor vlm --editor http</c>: the shapes world's loop with the Actor and the editor behind the loopback server.</summary>
+public sealed class RemoteLoopChoicesTests : IDisposable
+{
+    readonly RemoteRig rig = new();
+    readonly TempDir temp = new();
+
+    public void Dispose()
+    {
+        rig.Dispose();
+        temp.Dispose();
+    }
+
+    [Fact]
+    public void The_loop_runs_with_a_vlm_actor_writing_the_edit_language_and_an_http_editor()
+    {
+        // The scripted Actor answers in the edit language; everything else is the loopback model's.
+        rig.Server.Handler = request => request.Path.EndsWith("/chat/completions") && request.BodyText.Contains(RlRig.Remote.VlmActor.SchemaName)
+            ? LoopbackReply.Json(new JsonObject
+            {
+                ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["finish_reason"] = "stop", ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = "{\"instruction\": \"recolour the small red circle blue\"}" } }),
+                ["id"] = "x", ["object"] = "chat.completion", ["created"] = 0, ["model"] = "m",
+            }.ToJsonString())
+            : LoopbackModel.Reply(request);
+        var environment = new Dictionary<string, string>
+        {
+            ["RLRIG_VLM_ENDPOINT"] = rig.Server.BaseUrl.AbsoluteUri, ["RLRIG_VLM_MODEL"] = "actor-vlm", ["RLRIG_VLM_API_KEY"] = RemoteRig.Key,
+            ["RLRIG_IMAGE_ENDPOINT"] = rig.Server.BaseUrl.AbsoluteUri, ["RLRIG_IMAGE_MODEL"] = "editor", ["RLRIG_IMAGE_API_KEY"] = "", ["RLRIG_CACHE"] = rig.Cache.Path,
+        };
+        var run = Processes.Rlrig(Repo.Root, TimeSpan.FromMinutes(5), environment, "loop", "--prompt", "small red circle left of large blue square; large blue square above small green triangle", "--seed", "0",
+            "--rounds", "1", "--actor", "vlm", "--editor", "http", "--out", temp.Path);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var trace = JsonNode.Parse(File.ReadAllText(temp.File("trace.json")))!;
+        var rounds = trace["rounds"]!.AsArray();
+        Assert.True(rounds.Count > 1, trace.ToJsonString());  // seed 0 draws an image the Checker finds wrong
+        Assert.Equal("recolour the small red circle blue", (string?)rounds[1]!["instruction"]);
+        Assert.Contains(rig.Server.Requests, r => r.Path == "/v1/images/edits");
+        Assert.Equal(32, SixLabors.ImageSharp.Image.Identify(temp.File("round-1.png")).Width);
+        Assert.DoesNotContain(RemoteRig.Key, string.Concat(Directory.EnumerateFiles(temp.Path).Select(File.ReadAllText)) + run);
+    }
+}
