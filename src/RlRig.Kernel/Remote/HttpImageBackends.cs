@@ -216,7 +216,8 @@ public sealed class HttpImageEditor(ImageApiClient client) : IInverseDiffuser
             _ => (null, 0.0),
         };
         if (target is null) return null;
-        var candidates = request.Reflection.Detected.Items.Where(i => i.Box is not null && target.Matches(i)).ToList();
+        // Shapes-world references name size and colour by position; an item read with fewer words cannot be the one meant.
+        var candidates = request.Reflection.Detected.Items.Where(i => i.Box is not null && i.Attributes.Count >= 2 && target.Matches(i)).ToList();
         if (candidates.Count == 0) return null;
         var (w, h) = (request.Image.Width, request.Image.Height);
         var item = target.At is { } at

@@ -85,6 +85,24 @@ public sealed class EvalLaionSgCommandTests : IDisposable
         Assert.Contains("failed (in errors.jsonl, retried by a rerun): 0", File.ReadAllText(temp.File("a/summary.md")));
     }
 
+    [Fact]
+    public void Given_images_are_judged_without_an_image_server()
+    {
+        var images = Directory.CreateDirectory(temp.File("images")).FullName;
+        foreach (var record in RlRig.LaionSg.LaionSgReader.ReadRecords(Repo.PathOf("data/laion-sg/sample.json")).Take(2))
+            using (var picture = RemoteRig.Picture((byte)record.ImgId.Length))
+                SixLabors.ImageSharp.ImageExtensions.SaveAsPng(picture, Path.Combine(images, record.Name));
+        var environment = Environment();
+        environment["RLRIG_IMAGE_ENDPOINT"] = "";
+        environment["RLRIG_IMAGE_MODEL"] = "";
+        var run = Processes.Rlrig(Repo.Root, Limit, environment, "eval", "laion-sg", "--records", "data/laion-sg/sample.json", "--limit", "2", "--rounds", "0",
+            "--images", images, "--out", temp.File("a"));
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal(2, File.ReadAllLines(temp.File("a/results.jsonl")).Length);
+        Assert.DoesNotContain(rig.Server.Requests, r => r.Path.Contains("images"));
+        Assert.Equal("loaded from --images", (string?)JsonNode.Parse(File.ReadAllText(temp.File("a/run.json")))!["first_images"]);
+    }
+
     [Theory]
     [InlineData("--timeout must be a finite number in (0, 3600] (got NaN)", "--timeout", "NaN")]
     [InlineData("--image-size must be WIDTHxHEIGHT, auto or none (got 12)", "--image-size", "12")]
