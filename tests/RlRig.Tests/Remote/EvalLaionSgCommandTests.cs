@@ -86,6 +86,16 @@ public sealed class EvalLaionSgCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_server_that_keeps_failing_is_a_user_facing_error_where_a_command_cannot_set_the_record_aside()
+    {
+        var e = new RlRig.Remote.RemoteBackendException("VLM m at http://127.0.0.1:1/v1/: HTTP 503");
+        Assert.True(RlRig.Cli.Commands.CommandErrors.IsUserFacing(e));
+        var error = new StringWriter();
+        Assert.Equal(2, RlRig.Cli.Commands.CommandErrors.Report("rlrig loop", e, error));
+        Assert.Equal("rlrig loop: VLM m at http://127.0.0.1:1/v1/: HTTP 503", error.ToString().Trim());
+    }
+
+    [Fact]
     public void Given_images_are_judged_without_an_image_server()
     {
         var images = Directory.CreateDirectory(temp.File("images")).FullName;
