@@ -71,9 +71,10 @@ public static class RemoteSettings
     /// <exception cref="RemoteSettingsException">Not an absolute http or https URL; the message names <paramref name="name"/>.</exception>
     public static Uri ParseUrl(string text, string name)
     {
+        // A URL with user information may hold a key: it is refused without being echoed.
+        if (text.Contains('@')) throw new RemoteSettingsException($"{name}: the URL holds '@' (user or key information); put the key in the _API_KEY variable");
         if (!Uri.TryCreate(text.Trim(), UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https") || !string.IsNullOrEmpty(url.Query) || !string.IsNullOrEmpty(url.Fragment))
             throw new RemoteSettingsException($"{name}: '{RlRig.IO.TerminalText.Escape(Shorten(text))}' is not an http(s) base URL such as http://127.0.0.1:8000/v1");
-        if (!string.IsNullOrEmpty(url.UserInfo)) throw new RemoteSettingsException($"{name}: put the key in the _API_KEY variable, not in the URL");
         return url.AbsoluteUri.EndsWith('/') ? url : new Uri(url.AbsoluteUri + "/");
     }
 

@@ -184,9 +184,12 @@ public sealed class FaultTests : IDisposable
             RemoteSettings.Endpoint(RemoteSettings.VlmPrefix, new Dictionary<string, string?> { ["RLRIG_VLM_ENDPOINT"] = "http://h/v1" }.GetValueOrDefault)).Message);
         Assert.Contains("RLRIG_VLM_ENDPOINT: 'ftp://h' is not", Assert.Throws<RemoteSettingsException>(() =>
             RemoteSettings.Endpoint(RemoteSettings.VlmPrefix, new Dictionary<string, string?> { ["RLRIG_VLM_ENDPOINT"] = "ftp://h", ["RLRIG_VLM_MODEL"] = "m" }.GetValueOrDefault)).Message);
-        var inUrl = Assert.Throws<RemoteSettingsException>(() =>
-            RemoteSettings.Endpoint(RemoteSettings.VlmPrefix, new Dictionary<string, string?> { ["RLRIG_VLM_ENDPOINT"] = $"http://user:{RemoteRig.Key}@h/v1", ["RLRIG_VLM_MODEL"] = "m" }.GetValueOrDefault));
-        Assert.DoesNotContain(RemoteRig.Key, inUrl.Message);
+        foreach (var url in new[] { $"http://user:{RemoteRig.Key}@h/v1", $"ftp://{RemoteRig.Key}@h/v1", $"not a url {RemoteRig.Key}@" })
+        {
+            var inUrl = Assert.Throws<RemoteSettingsException>(() =>
+                RemoteSettings.Endpoint(RemoteSettings.VlmPrefix, new Dictionary<string, string?> { ["RLRIG_VLM_ENDPOINT"] = url, ["RLRIG_VLM_MODEL"] = "m" }.GetValueOrDefault));
+            Assert.DoesNotContain(RemoteRig.Key, inUrl.Message);
+        }
         Assert.Equal("/tmp/c", RemoteSettings.CacheFolder(new Dictionary<string, string?> { ["RLRIG_CACHE"] = "/tmp/c" }.GetValueOrDefault));
     }
 
