@@ -139,7 +139,7 @@ static class OutputPolicy
 
 /// <summary>
 /// The errors a command reports as one line: bad arguments, files the OS refuses, damaged checkpoints or data files, a
-/// TorchSharp that cannot load (exit 2, <see cref="ExitCodes.UsageOrIo"/>), and invalid LAION-SG records (exit 1,
+/// TorchSharp that cannot load, a model server that keeps failing (exit 2, <see cref="ExitCodes.UsageOrIo"/>), and invalid LAION-SG records (exit 1,
 /// <see cref="ExitCodes.InvalidData"/>, as eval-sg and laion-sg validate report them). Anything else is a bug: the
 /// top-level handler (Program.cs) names it in one line, with the trace under --verbose.
 /// </summary>
@@ -148,7 +148,7 @@ public static class CommandErrors
     /// <summary>True for the errors a user can fix (bad arguments, files, data); false for a bug.</summary>
     public static bool IsUserFacing(Exception e) => CommandFiles.IsIo(e) || e is ArgumentException or CommandLineException
         or RlRig.IO.CheckpointException or RlRig.Loop.LoopTraceFormatException or RlRig.Torch.TorchRuntimeException or RlRig.LaionSg.LaionSgFormatException
-        or Notebooks.NotebookFormatException;
+        or Notebooks.NotebookFormatException or RlRig.Remote.RemoteBackendException;
 
     /// <summary>The exit code of a user-facing error: its class in the README's table.</summary>
     public static int ExitCode(Exception e) => e is RlRig.LaionSg.LaionSgFormatException ? ExitCodes.InvalidData : ExitCodes.UsageOrIo;

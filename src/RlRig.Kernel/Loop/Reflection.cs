@@ -10,6 +10,9 @@ public sealed record ObjectMatch(int TargetId, int? DetectedId);
 /// <summary>A target relation whose two objects were found but do not stand as asked; <paramref name="Holds"/> is what holds instead.</summary>
 public sealed record ViolatedRelation(SceneRelation Relation, IReadOnlyList<string> Holds);
 
+/// <summary>A model's reply that could not be read as asked: why, and the reply's text as it came.</summary>
+public sealed record ReplyFailure(string Reason, string RawText);
+
 /// <summary>A found object whose colour or size is not the target's (its shape is).</summary>
 public sealed record AttributeError(int TargetId, int DetectedId, string Attribute, string Expected, string Found);
 
@@ -41,8 +44,14 @@ public sealed record Reflection(
     double Score,
     string Text)
 {
+    /// <summary>
+    /// Why the Checker could not read the image, when it could not (a model's reply that did not parse), with the reply
+    /// kept as it came; the reflection then detects nothing. Null for a reflection that was read.
+    /// </summary>
+    public ReplyFailure? Failure { get; init; }
+
     /// <summary>Nothing to fix: every object found with the right attributes, every relation holding, nothing extra.</summary>
-    public bool IsSatisfied => Violated.Count == 0 && Unplaceable.Count == 0 && Missing.Count == 0 && Extra.Count == 0 && WrongAttributes.Count == 0;
+    public bool IsSatisfied => Failure is null && Violated.Count == 0 && Unplaceable.Count == 0 && Missing.Count == 0 && Extra.Count == 0 && WrongAttributes.Count == 0;
 
     /// <summary>The detected object matched to a target object, or null.</summary>
     public SceneItem? DetectedFor(int targetId) =>
@@ -95,9 +104,13 @@ public sealed record Reflection(
 /// </summary>
 public static class ReflectionScore
 {
-    public static double Compute(SceneGraph target, IReadOnlyDictionary<int, SceneItem> assignment, int relationsHolding, int extraObjects)
+    public static double Compute(SceneGraph target, IReadOnlyDictionary<int, SceneItem> assignment, int relationsHolding, int extraObjects) =>
+        Compute(target, assignment.Values.Zip(assignment.Keys, (found, id) => AttributeErrors(target.Item(id), found)), relationsHolding, extraObjects);
+
+    /// <summary>The same reward from the number of wrong attributes of each found object (a Checker that reads open-vocabulary attributes counts them itself).</summary>
+    public static double Compute(SceneGraph target, IEnumerable<int> attributeErrorsPerFoundObject, int relationsHolding, int extraObjects)
     {
-        var credit = assignment.Sum(a => 1 - 0.25 * AttributeErrors(target.Item(a.Key), a.Value));
+        var credit = attributeErrorsPerFoundObject.Sum(e => Math.Max(0, 1 - 0.25 * e));
         var total = target.Items.Count + target.Relations.Count + extraObjects;
         return total == 0 ? 1 : (credit + relationsHolding) / total;
     }

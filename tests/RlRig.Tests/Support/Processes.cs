@@ -16,6 +16,9 @@ public static class Processes
     public static ProcessResult Rlrig(string workingDirectory, TimeSpan timeout, params string[] args) =>
         Exec("dotnet", [RlrigDll, .. args], workingDirectory, timeout);
 
+    public static ProcessResult Rlrig(string workingDirectory, TimeSpan timeout, IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        Exec("dotnet", [RlrigDll, .. args], workingDirectory, timeout, environment);
+
     public static ProcessResult Exec(string file, IEnumerable<string> args, string workingDirectory, TimeSpan timeout,
         IReadOnlyDictionary<string, string>? environment = null)
     {

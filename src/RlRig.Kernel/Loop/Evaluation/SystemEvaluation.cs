@@ -112,6 +112,19 @@ public sealed class SystemEvaluation(SystemSpec spec, SystemComponents component
         return done;
     }
 
+    /// <summary>
+    /// Appends finished results to the folder's results.jsonl in one write, flushed to disk: a kill leaves at most a
+    /// half-written last line, which <see cref="Prepare"/> drops. Each line needs "img_id" and "seed". Callers that append
+    /// from several threads serialise the calls.
+    /// </summary>
+    public static void Append(string folder, IEnumerable<JsonObject> lines, string file = ResultsFile)
+    {
+        var bytes = Encoding.UTF8.GetBytes(string.Concat(lines.Select(l => l.ToJsonString() + "\n")));
+        using var stream = new FileStream(Path.Combine(folder, file), FileMode.Append, FileAccess.Write);
+        stream.Write(bytes);
+        stream.Flush(flushToDisk: true);
+    }
+
     /// <summary>Runs what is not yet done, appending results; returns how many (prompt, seed) pairs it ran.</summary>
     public async Task<int> RunAsync(string folder, IReadOnlyList<EvaluationPrompt> prompts, IReadOnlyList<int> seeds, HashSet<(string ImgId, int Seed)> done,
         IProgress<int>? progress = null, CancellationToken cancellationToken = default)
@@ -123,13 +136,7 @@ public sealed class SystemEvaluation(SystemSpec spec, SystemComponents component
             foreach (var chunk in todo.Chunk(ChunkSize))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var lines = await RunChunk(folder, chunk, seed, seed == seeds[0], cancellationToken);
-                using (var stream = new FileStream(Path.Combine(folder, ResultsFile), FileMode.Append, FileAccess.Write))
-                {
-                    var bytes = Encoding.UTF8.GetBytes(string.Concat(lines.Select(l => l.ToJsonString() + "\n")));
-                    stream.Write(bytes);
-                    stream.Flush(flushToDisk: true);
-                }
+                Append(folder, await RunChunk(folder, chunk, seed, seed == seeds[0], cancellationToken));
                 ran += chunk.Length;
                 progress?.Report(ran);
             }
