@@ -53,7 +53,7 @@ public sealed class ActorTrainer : IDisposable
     /// <summary>The inference checkpoint path of a run folder.</summary>
     public static string CheckpointPath(string outputDir) => Path.Combine(outputDir, "actor.ckpt");
     /// <summary>The full training state path of a run folder.</summary>
-    public static string TrainingStatePath(string outputDir) => Path.Combine(outputDir, "training-state.bin");
+    public static string TrainingStatePath(string outputDir) => TrainingState.PathIn(outputDir);
 
     /// <summary>
     /// Trains to <see cref="ActorTrainerOptions.TotalSteps"/>, yielding a report after every step (its
@@ -122,23 +122,9 @@ public sealed class ActorTrainer : IDisposable
     /// <returns>The inference checkpoint's path.</returns>
     public string SaveCheckpoint()
     {
-        Directory.CreateDirectory(Options.OutputDir);
-        var header = new JsonObject
-        {
-            ["format"] = "rlrig-actor-training-state",
-            ["step"] = Step,
-            ["config"] = JsonNode.Parse(Config.ToJson()),
-            ["options"] = JsonNode.Parse(Options.ToJson()),
-            ["vocabulary"] = new JsonArray([.. ActorTokens.Words.Select(w => JsonValue.Create(w))]),
-        };
-        CheckpointFile.Write(TrainingStatePath(Options.OutputDir), TrainingMagic, header, payload =>
-        {
-            using var w = new BinaryWriter(payload, Encoding.UTF8, leaveOpen: true);
-            Model.save(w);
-            optimizer.save_state_dict(w);
-            using var state = dataGenerator.get_state();
-            state.Save(w);
-        });
+        // The vocabulary travels with the weights: token ids mean nothing without it.
+        TrainingState.Write(Options.OutputDir, TrainingMagic, "rlrig-actor-training-state", Step, JsonNode.Parse(Config.ToJson())!, JsonNode.Parse(Options.ToJson())!,
+            Model, optimizer, dataGenerator, new JsonObject { ["vocabulary"] = LearnedActor.VocabularyJson() });
         var path = CheckpointPath(Options.OutputDir);
         LearnedActor.Save(path, Model, Step, JsonNode.Parse(Options.ToJson()));
         return path;
@@ -148,51 +134,19 @@ public sealed class ActorTrainer : IDisposable
     /// <exception cref="ActorCheckpointException">There is no training state, or its header is damaged or truncated.</exception>
     public static ActorRun ReadRun(string outputDir)
     {
-        var path = RequireTrainingState(outputDir);
-        var header = CheckpointFile.ReadHeader(path, TrainingMagic, "an Actor training state", Error);
-        try
-        {
-            return new ActorRun(LearnedActor.ConfigFrom(path, header), ActorTrainerOptions.FromJson(header["options"]!.ToJsonString()), header["step"]!.GetValue<int>());
-        }
-        catch (Exception e) when (e is System.Text.Json.JsonException or NullReferenceException or InvalidOperationException or FormatException)
-        {
-            throw new ActorCheckpointException($"checkpoint {path} has unreadable training options or step: {e.Message}", e);
-        }
+        var (header, options, step) = TrainingState.ReadRun(outputDir, TrainingMagic, "an Actor training state", Error, ActorTrainerOptions.FromJson);
+        return new ActorRun(LearnedActor.ConfigFrom(TrainingStatePath(outputDir), header), options, step);
     }
 
     static ActorCheckpointException Error(string message, Exception? inner) => new(message, inner);
 
-    static string RequireTrainingState(string outputDir)
-    {
-        var path = TrainingStatePath(outputDir);
-        if (!File.Exists(path))
-            throw new ActorCheckpointException($"nothing to resume: {path} does not exist (train without Resume first, or point OutputDir at the run folder)");
-        return path;
-    }
-
-    void LoadTrainingState()
-    {
-        var path = RequireTrainingState(Options.OutputDir);
-        var (header, payload) = CheckpointFile.Read(path, TrainingMagic, "an Actor training state", Error);
-        var found = LearnedActor.ConfigFrom(path, header);
-        if (found != Config)
-            throw new ActorCheckpointException($"checkpoint {path} was written for another architecture: {found.ToJson()} (expected {Config.ToJson()})");
-        using var r = new BinaryReader(new MemoryStream(payload));
-        CheckpointFile.LoadWeights(path, Model, r, "weights", Error);
-        try
+    void LoadTrainingState() =>
+        Step = TrainingState.Load(Options.OutputDir, TrainingMagic, "an Actor training state", Error, (path, header) =>
         {
-            optimizer.load_state_dict(r);
-            using var state = TensorExtensionMethods.Load(r);
-            dataGenerator.set_state(state);
-        }
-        catch (Exception e) when (e is not CheckpointException)
-        {
-            throw new ActorCheckpointException($"checkpoint {path}: the optimizer or generator state is unreadable: {e.Message}", e);
-        }
-        Step = header["step"]!.GetValue<int>();
-        if (Step > Options.TotalSteps)
-            throw new ActorCheckpointException($"checkpoint {path} is at step {Step}, beyond TotalSteps = {Options.TotalSteps}; raise TotalSteps to continue");
-    }
+            var found = LearnedActor.ConfigFrom(path, header);
+            if (found != Config)
+                throw new ActorCheckpointException($"checkpoint {path} was written for another architecture: {found.ToJson()} (expected {Config.ToJson()})");
+        }, Model, optimizer, dataGenerator, Options.TotalSteps);
 
     public void Dispose()
     {

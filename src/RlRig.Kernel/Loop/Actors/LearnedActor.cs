@@ -279,7 +279,7 @@ public sealed class LearnedActor : IActor, IDisposable
             ["step"] = step,
             ["parameters"] = model.ParameterCount,
             ["weights_dtype"] = "float32",
-            ["vocabulary"] = new JsonArray([.. ActorTokens.Words.Select(w => JsonValue.Create(w))]),
+            ["vocabulary"] = VocabularyJson(),
             ["config"] = JsonNode.Parse(model.Config.ToJson()),
         };
         CheckpointFile.Write(path, InferenceMagic, header, payload =>
@@ -306,6 +306,8 @@ public sealed class LearnedActor : IActor, IDisposable
         }
         catch { model.Dispose(); throw; }
     }
+
+    internal static JsonArray VocabularyJson() => [.. ActorTokens.Words.Select(w => JsonValue.Create(w))];
 
     internal static ActorConfig ConfigFrom(string path, JsonObject header)
     {
