@@ -56,7 +56,7 @@ public sealed class ActorTrainer : IDisposable
     public static string TrainingStatePath(string outputDir) => TrainingState.PathIn(outputDir);
 
     /// <summary>
-    /// Trains to <see cref="ActorTrainerOptions.TotalSteps"/>, yielding a report after every step (its
+    /// Trains to <see cref="TrainerOptions.TotalSteps"/>, yielding a report after every step (its
     /// <see cref="TrainProgress.GroundingLoss"/> slot carries the batch's token accuracy on the instructions). On
     /// cancellation it writes a checkpoint and the sequence ends normally.
     /// </summary>

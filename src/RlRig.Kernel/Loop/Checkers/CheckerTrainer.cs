@@ -56,7 +56,7 @@ public sealed class CheckerTrainer : IDisposable
     public static string TrainingStatePath(string outputDir) => TrainingState.PathIn(outputDir);
 
     /// <summary>
-    /// Trains to <see cref="CheckerTrainerOptions.TotalSteps"/>, yielding a report after every step (its
+    /// Trains to <see cref="TrainerOptions.TotalSteps"/>, yielding a report after every step (its
     /// <see cref="TrainProgress.GroundingLoss"/> slot carries the batch's pixel accuracy). On cancellation it writes a
     /// checkpoint and the sequence ends normally.
     /// </summary>
