@@ -107,15 +107,24 @@ public static class BenchCommand
             var sampling = DiffuserBenchmarks.SamplingThroughput(config, batchSize: 16, ShapesWorldDiffuser.SamplingSteps, ShapesWorldDiffuser.GuidanceScale, ShapesWorldDiffuser.Eta);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"sampling: {sampling.ImagesPerSecond:F2} images/s ({sampling.NumInferenceSteps} DDIM steps, guidance {sampling.GuidanceScale}, eta {sampling.Eta}, batch 16)"));
             var flat = DiffuserBenchmarks.MemoryFlatness(result.GetValue(steps), batchSize: 32, config: config, data: data, groundingWeight: ShapesWorldDiffuser.GroundingWeight,
-                progress: new Progress<RssSample>(p => { if (p.Step % 100 == 0) Console.Error.Write($"\r  memory run: step {p.Step}, RSS {p.RssBytes / 1048576} MiB   "); }));
-            Console.Error.WriteLine();
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"memory: RSS {flat.RssAfterWarmupBytes / 1048576.0:F0} MiB after warm-up, {flat.RssEndBytes / 1048576.0:F0} MiB after {flat.Steps} steps (growth {flat.GrowthBytes / 1048576.0:F1} MiB), peak {flat.PeakRssBytes / 1048576.0:F0} MiB"));
-            if (result.GetValue(output) is { } file)
-                AtomicFile.WriteAllText(file.FullName, JsonSerializer.Serialize(new { training, sampling, memory = flat }, new JsonSerializerOptions { WriteIndented = true }));
+                progress: MemoryProgress());
+            ReportMemory(flat, result.GetValue(output), new { training, sampling, memory = flat });
             return 0;
         });
         return command;
+    }
+
+    static IProgress<RssSample> MemoryProgress() =>
+        new Progress<RssSample>(p => { if (p.Step % 100 == 0) Console.Error.Write($"\r  memory run: step {p.Step}, RSS {p.RssBytes / 1048576} MiB   "); });
+
+    // The memory run's line, then every figure as JSON when asked.
+    static void ReportMemory(MemoryFlatnessResult flat, FileInfo? output, object figures)
+    {
+        Console.Error.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"memory: RSS {flat.RssAfterWarmupBytes / 1048576.0:F0} MiB after warm-up, {flat.RssEndBytes / 1048576.0:F0} MiB after {flat.Steps} steps (growth {flat.GrowthBytes / 1048576.0:F1} MiB), peak {flat.PeakRssBytes / 1048576.0:F0} MiB"));
+        if (output is not null)
+            AtomicFile.WriteAllText(output.FullName, JsonSerializer.Serialize(figures, new JsonSerializerOptions { WriteIndented = true }));
     }
 
     static Command Actor()
@@ -138,12 +147,8 @@ public static class BenchCommand
             var sampling = ActorBenchmarks.SamplingThroughput(data);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"sampling: {sampling.InstructionsPerSecond:F1} instructions/s ({sampling.States} states x G = {sampling.G}, temperature 1, random weights)"));
             var flat = ActorBenchmarks.MemoryFlatness(data, result.GetValue(steps),
-                progress: new Progress<RssSample>(p => { if (p.Step % 100 == 0) Console.Error.Write($"\r  memory run: step {p.Step}, RSS {p.RssBytes / 1048576} MiB   "); }));
-            Console.Error.WriteLine();
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"memory: RSS {flat.RssAfterWarmupBytes / 1048576.0:F0} MiB after warm-up, {flat.RssEndBytes / 1048576.0:F0} MiB after {flat.Steps} steps (growth {flat.GrowthBytes / 1048576.0:F1} MiB), peak {flat.PeakRssBytes / 1048576.0:F0} MiB"));
-            if (result.GetValue(output) is { } file)
-                AtomicFile.WriteAllText(file.FullName, JsonSerializer.Serialize(new { training, sampling, memory = flat }, new JsonSerializerOptions { WriteIndented = true }));
+                progress: MemoryProgress());
+            ReportMemory(flat, result.GetValue(output), new { training, sampling, memory = flat });
             return 0;
         });
         return command;
