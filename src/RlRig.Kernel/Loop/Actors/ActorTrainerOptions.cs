@@ -6,9 +6,10 @@ namespace RlRig.Loop.Actors;
 
 /// <summary>
 /// Everything that configures an <see cref="ActorTrainer"/> run (the architecture is <see cref="ActorConfig"/>, the
-/// data's errors <see cref="ActorErrorMix"/>). The defaults are the committed checkpoint's recipe: 1600 steps of 32
-/// states, AdamW at a peak of 1e-3 (nanoGPT's rate for a model this small) decaying to 10 %, into "runs/actor"; the
-/// rest as <see cref="TrainerOptions"/> says.
+/// data's errors <see cref="ActorErrorMix"/>). The defaults are the first part of the committed checkpoint's recipe:
+/// 1600 steps of 32 states, AdamW at a peak of 1e-3 (nanoGPT's rate for a model this small) decaying to 10 %, into
+/// "runs/actor"; the rest as <see cref="TrainerOptions"/> says. The committed checkpoint was then resumed to 3200 steps
+/// (data/shapes-world/README.md).
 /// </summary>
 public sealed record ActorTrainerOptions : TrainerOptions
 {
