@@ -32,7 +32,7 @@ public sealed class LoopCommandTests : IDisposable
     [InlineData("--strength", "NaN")]
     [InlineData("--strength", "0")]
     [InlineData("--strength", "Infinity")]
-    [InlineData("--actor", "learned")]
+    [InlineData("--actor", "magic")]
     [InlineData("--editor", "paste")]
     public void A_bad_loop_option_exits_2_naming_it(string flag, string value)
     {

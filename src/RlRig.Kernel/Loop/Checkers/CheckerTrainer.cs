@@ -53,10 +53,10 @@ public sealed class CheckerTrainer : IDisposable
     /// <summary>The inference checkpoint path of a run folder.</summary>
     public static string CheckpointPath(string outputDir) => Path.Combine(outputDir, "checker.ckpt");
     /// <summary>The full training state path of a run folder.</summary>
-    public static string TrainingStatePath(string outputDir) => Path.Combine(outputDir, "training-state.bin");
+    public static string TrainingStatePath(string outputDir) => TrainingState.PathIn(outputDir);
 
     /// <summary>
-    /// Trains to <see cref="CheckerTrainerOptions.TotalSteps"/>, yielding a report after every step (its
+    /// Trains to <see cref="TrainerOptions.TotalSteps"/>, yielding a report after every step (its
     /// <see cref="TrainProgress.GroundingLoss"/> slot carries the batch's pixel accuracy). On cancellation it writes a
     /// checkpoint and the sequence ends normally.
     /// </summary>
@@ -111,22 +111,8 @@ public sealed class CheckerTrainer : IDisposable
     /// <returns>The inference checkpoint's path.</returns>
     public string SaveCheckpoint()
     {
-        Directory.CreateDirectory(Options.OutputDir);
-        var header = new JsonObject
-        {
-            ["format"] = "rlrig-checker-training-state",
-            ["step"] = Step,
-            ["config"] = JsonNode.Parse(Config.ToJson()),
-            ["options"] = JsonNode.Parse(Options.ToJson()),
-        };
-        CheckpointFile.Write(TrainingStatePath(Options.OutputDir), TrainingMagic, header, payload =>
-        {
-            using var w = new BinaryWriter(payload, Encoding.UTF8, leaveOpen: true);
-            Model.save(w);
-            optimizer.save_state_dict(w);
-            using var state = dataGenerator.get_state();
-            state.Save(w);
-        });
+        TrainingState.Write(Options.OutputDir, TrainingMagic, "rlrig-checker-training-state", Step, JsonNode.Parse(Config.ToJson())!, JsonNode.Parse(Options.ToJson())!,
+            Model, optimizer, dataGenerator);
         var path = CheckpointPath(Options.OutputDir);
         ShapesChecker.Save(path, Model, Step, Options);
         return path;
@@ -136,51 +122,19 @@ public sealed class CheckerTrainer : IDisposable
     /// <exception cref="CheckerCheckpointException">There is no training state, or its header is damaged or truncated.</exception>
     public static CheckerRun ReadRun(string outputDir)
     {
-        var path = RequireTrainingState(outputDir);
-        var header = CheckpointFile.ReadHeader(path, TrainingMagic, "a Checker training state", Error);
-        try
-        {
-            return new CheckerRun(ShapesChecker.ConfigFrom(path, header), CheckerTrainerOptions.FromJson(header["options"]!.ToJsonString()), header["step"]!.GetValue<int>());
-        }
-        catch (Exception e) when (e is System.Text.Json.JsonException or NullReferenceException or InvalidOperationException or FormatException)
-        {
-            throw new CheckerCheckpointException($"checkpoint {path} has unreadable training options or step: {e.Message}", e);
-        }
+        var (header, options, step) = TrainingState.ReadRun(outputDir, TrainingMagic, "a Checker training state", Error, CheckerTrainerOptions.FromJson);
+        return new CheckerRun(ShapesChecker.ConfigFrom(TrainingStatePath(outputDir), header), options, step);
     }
 
     static CheckerCheckpointException Error(string message, Exception? inner) => new(message, inner);
 
-    static string RequireTrainingState(string outputDir)
-    {
-        var path = TrainingStatePath(outputDir);
-        if (!File.Exists(path))
-            throw new CheckerCheckpointException($"nothing to resume: {path} does not exist (train without Resume first, or point OutputDir at the run folder)");
-        return path;
-    }
-
-    void LoadTrainingState()
-    {
-        var path = RequireTrainingState(Options.OutputDir);
-        var (header, payload) = CheckpointFile.Read(path, TrainingMagic, "a Checker training state", Error);
-        var found = ShapesChecker.ConfigFrom(path, header);
-        if (found != Config)
-            throw new CheckerCheckpointException($"checkpoint {path} was written for another architecture: {found.ToJson()} (expected {Config.ToJson()})");
-        using var r = new BinaryReader(new MemoryStream(payload));
-        CheckpointFile.LoadWeights(path, Model, r, "weights", Error);
-        try
+    void LoadTrainingState() =>
+        Step = TrainingState.Load(Options.OutputDir, TrainingMagic, "a Checker training state", Error, (path, header) =>
         {
-            optimizer.load_state_dict(r);
-            using var state = TensorExtensionMethods.Load(r);
-            dataGenerator.set_state(state);
-        }
-        catch (Exception e) when (e is not CheckpointException)
-        {
-            throw new CheckerCheckpointException($"checkpoint {path}: the optimizer or generator state is unreadable: {e.Message}", e);
-        }
-        Step = header["step"]!.GetValue<int>();
-        if (Step > Options.TotalSteps)
-            throw new CheckerCheckpointException($"checkpoint {path} is at step {Step}, beyond TotalSteps = {Options.TotalSteps}; raise TotalSteps to continue");
-    }
+            var found = ShapesChecker.ConfigFrom(path, header);
+            if (found != Config)
+                throw new CheckerCheckpointException($"checkpoint {path} was written for another architecture: {found.ToJson()} (expected {Config.ToJson()})");
+        }, Model, optimizer, dataGenerator, Options.TotalSteps);
 
     public void Dispose()
     {

@@ -1,68 +1,33 @@
 using System.Text.Json;
 using RlRig.Diffusion;
+using RlRig.Torch;
 
 namespace RlRig.Loop.Checkers;
 
 /// <summary>
 /// Everything that configures a <see cref="CheckerTrainer"/> run (the architecture is <see cref="CheckerConfig"/>, the
-/// data's damage <see cref="CheckerAugmentation"/>). The defaults are the committed checkpoint's recipe.
+/// data's damage <see cref="CheckerAugmentation"/>). The defaults are the committed checkpoint's recipe: 4000 steps
+/// (about 12 minutes on 2 shared cores) of 16 images, Adam at a peak of 3e-3 (a small per-pixel classifier trains fast
+/// at it) decaying to 5 %, into "runs/checker"; the rest as <see cref="TrainerOptions"/> says.
 /// </summary>
-public sealed record CheckerTrainerOptions
+public sealed record CheckerTrainerOptions : TrainerOptions
 {
-    // ---- Length and batch ----
-    /// <summary>Optimizer steps of the whole run (a resumed run continues to this count). Defaults to 4000 (about 12 minutes on 2 shared cores).</summary>
-    public int TotalSteps { get; init; } = 4000;
-    /// <summary>Images per step (each gives S x S labelled pixels). Defaults to 16.</summary>
-    public int BatchSize { get; init; } = 16;
-
-    // ---- Optimizer (Adam) ----
-    /// <summary>Peak learning rate, in (0, 1). Defaults to 3e-3 (a small per-pixel classifier trains fast at it).</summary>
-    public double LearningRate { get; init; } = 3e-3;
-    /// <summary>Linear warm-up from 0 over this many steps. Defaults to 100.</summary>
-    public int WarmupSteps { get; init; } = 100;
-    /// <summary>Final learning rate of the cosine decay as a fraction of the peak, in [0, 1]. Defaults to 0.05.</summary>
-    public double MinLearningRateRatio { get; init; } = 0.05;
-    /// <summary>Gradients are rescaled to at most this global L2 norm; 0 disables clipping. Defaults to 1.0.</summary>
-    public double GradClipNorm { get; init; } = 1.0;
-
-    // ---- Reproducibility, output ----
-    /// <summary>Seed of weight initialisation and of the data generator. Defaults to 0.</summary>
-    public long Seed { get; init; }
-    /// <summary>Write checkpoints every this many steps (and always at the end and on cancellation); 0 = only then. Defaults to 500.</summary>
-    public int CheckpointEvery { get; init; } = 500;
-    /// <summary>Write loss, pixel accuracy and learning rate to TensorBoard every this many steps; 0 disables TensorBoard. Defaults to 10.</summary>
-    public int LogEvery { get; init; } = 10;
-    /// <summary>Run folder: checkpoint, training state, TensorBoard events. Defaults to "runs/checker".</summary>
-    public string OutputDir { get; init; } = Path.Combine("runs", "checker");
-    /// <summary>Continue from the training state in <see cref="OutputDir"/> (weights, Adam moments, generator, step). Defaults to false.</summary>
-    public bool Resume { get; init; }
-    /// <summary>
-    /// torch intra-op threads; 0 leaves torch's default. Defaults to 1: bit-reproducible, and for this small network on
-    /// this project's shared 2-core machine one thread trained 11.5 steps/s at batch 8 where torch's default managed
-    /// about 0.4 steps/s at batch 32 (its threads spin while other processes hold the cores).
-    /// </summary>
-    public int NumThreads { get; init; } = 1;
+    public CheckerTrainerOptions()
+    {
+        TotalSteps = 4000;
+        BatchSize = 16;
+        LearningRate = 3e-3;
+        MinLearningRateRatio = 0.05;
+        OutputDir = Path.Combine("runs", "checker");
+    }
 
     /// <summary>Checks every option; returns this for chaining.</summary>
     /// <exception cref="ArgumentException">An option is out of range; the message says which and how to fix it.</exception>
     public CheckerTrainerOptions Validate()
     {
-        void Require(bool ok, string name, string how) { if (!ok) throw new ArgumentException($"CheckerTrainerOptions.{name}: {how}", name); }
-        Require(TotalSteps >= 1, nameof(TotalSteps), $"{TotalSteps} must be at least 1");
-        Require(BatchSize >= 1, nameof(BatchSize), $"{BatchSize} must be at least 1 (16 is the default)");
-        Require(double.IsFinite(LearningRate) && LearningRate > 0 && LearningRate < 1, nameof(LearningRate), $"{LearningRate} must be in (0, 1) (3e-3 is the default)");
-        Require(WarmupSteps >= 0, nameof(WarmupSteps), $"{WarmupSteps} must be >= 0");
-        Require(MinLearningRateRatio is >= 0 and <= 1, nameof(MinLearningRateRatio), $"{MinLearningRateRatio} must be in [0, 1]");
-        Require(GradClipNorm >= 0 && double.IsFinite(GradClipNorm), nameof(GradClipNorm), $"{GradClipNorm} must be >= 0 (0 disables clipping)");
-        Require(CheckpointEvery >= 0, nameof(CheckpointEvery), $"{CheckpointEvery} must be >= 0 (0 = only at the end)");
-        Require(LogEvery >= 0, nameof(LogEvery), $"{LogEvery} must be >= 0 (0 disables TensorBoard)");
-        Require(!string.IsNullOrWhiteSpace(OutputDir), nameof(OutputDir), "give a folder for checkpoints and logs");
-        Require(NumThreads >= 0, nameof(NumThreads), $"{NumThreads} must be >= 0 (0 = torch's default)");
+        ValidateShared("3e-3");
         return this;
     }
-
-    /// <summary>The learning rate at 0-based <paramref name="step"/>: linear warm-up, then cosine decay (<see cref="LrSchedule"/>).</summary>
-    public double LearningRateAt(long step) => LrSchedule.At(step, TotalSteps, LearningRate, WarmupSteps, LrDecay.Cosine, MinLearningRateRatio);
 
     public string ToJson() => JsonSerializer.Serialize(this, DiffuserConfig.Json);
 
