@@ -31,8 +31,11 @@ public static class ShapesWorldEditor
         };
     }
 
-    /// <summary>Training steps of the committed checkpoint.</summary>
-    public const int TrainingSteps = 2000;
+    /// <summary>Training steps of the committed checkpoint, at <see cref="BatchSize"/>: what fits in 45 minutes on the shared 2 cores.</summary>
+    public const int TrainingSteps = 2400;
+
+    /// <summary>Edits per step: half the Diffuser's 32, for twice the steps in the same time (fine-tuning gains more from steps than from batch).</summary>
+    public const int BatchSize = 16;
 
     /// <summary>Peak learning rate: the Diffuser's, as the model starts from its weights and must learn a new input and new words.</summary>
     public const double LearningRate = 5e-4;
@@ -45,6 +48,7 @@ public static class ShapesWorldEditor
     public static DiffuserTrainerOptions TrainerOptions => new()
     {
         TotalSteps = TrainingSteps,
+        BatchSize = BatchSize,
         LearningRate = LearningRate,
         WarmupSteps = 100,
         ConditioningDropout = 0.05,
