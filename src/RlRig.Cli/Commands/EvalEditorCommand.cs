@@ -31,10 +31,12 @@ static class EvalEditorCommand
         var clear = new Option<double>("--clear-strength") { Description = "Fraction of the chain the editor re-runs where it takes an object away, in (0, 1].", DefaultValueFactory = _ => new TrainingFreeEditorOptions().ClearStrength }.Finite(0, 1, minExclusive: true);
         var margin = new Option<int>("--margin") { Description = "Pixels around a box that the editor regenerates too.", DefaultValueFactory = _ => new TrainingFreeEditorOptions().Margin }.InRange(0, 8);
         var output = new Option<FileInfo?>("--out") { Description = "Write every edit's verdict and the figures as JSON." };
+        var manifest = new Option<bool>("--update-manifest") { Description = "learned: record the figures in the editor checkpoint's manifest." };
+        var threads = new Option<int>("--threads") { Description = "Torch CPU threads (0 = libtorch's default; 1, the default, is faster on a shared machine).", DefaultValueFactory = _ => 1 }.InRange(0, 1024);
         var saveImages = new Option<DirectoryInfo?>("--images") { Description = "Also write each edit's before and after images, side by side, into this folder." };
         var command = new Command("editor", "Measure the training-free or learned editor per operation (move, recolour, resize, remove, add): the judge reads an image, an instruction is drawn, the editor carries it out, the judge reads the result.")
         {
-            checkpoint, editor, editorCheckpoint, renders, samples, seed, strength, clear, margin, samplingSteps, guidance, imageGuidance, output, saveImages,
+            checkpoint, editor, editorCheckpoint, renders, samples, seed, strength, clear, margin, samplingSteps, guidance, imageGuidance, output, manifest, threads, saveImages,
         };
         // On a thread of its own, so that System.CommandLine installs its Ctrl+C handler (it does once the action returns
         // its task) and the work stops between batches with what it has written kept.
@@ -46,6 +48,11 @@ static class EvalEditorCommand
                 CommandInput[] inputs = [new(result.GetValue(checkpoint)!.ToString(), "--checkpoint"), .. isLearned ? [new CommandInput(result.GetValue(editorCheckpoint)!.ToString(), "--editor-checkpoint")] : Array.Empty<CommandInput>()];
                 if (result.GetValue(output) is { } o) OutputPolicy.RequireFile(o.ToString(), "--out", inputs);
                 if (result.GetValue(saveImages) is { } d) OutputPolicy.RequireFolder(d.ToString(), "--images", [], [], inputs);
+                if (result.GetValue(manifest))
+                {
+                    if (!isLearned) throw new CommandLineException("--update-manifest records the learned editor's figures; add --editor learned (the training-free editor has no checkpoint of its own)");
+                    OutputPolicy.RequireFile(DiffuserCheckpoint.ManifestPath(result.GetValue(editorCheckpoint)!.FullName), "--update-manifest", inputs);
+                }
                 var strengthGiven = result.GetResult(strength) is { Implicit: false };
                 object options = isLearned
                     ? new LearnedEditorOptions
@@ -55,6 +62,7 @@ static class EvalEditorCommand
                     }.Validate()
                     : new TrainingFreeEditorOptions { Strength = result.GetValue(strength), ClearStrength = result.GetValue(clear), Margin = result.GetValue(margin) }.Validate();
                 RlRig.Torch.TorchRuntime.EnsureLoaded();
+                if (result.GetValue(threads) > 0) TorchSharp.torch.set_num_threads(result.GetValue(threads));
                 using var model = DiffuserCheckpoint.Load(result.GetValue(checkpoint)!.FullName);
                 using var editorModel = isLearned ? DiffuserCheckpoint.Load(result.GetValue(editorCheckpoint)!.FullName) : null;
                 var world = new WorldOptions { CanvasSize = model.Config.ImageSize };
@@ -78,9 +86,15 @@ static class EvalEditorCommand
                 foreach (var f in figures)
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"{f.Source,-17} {f.Operation,-9} {f.Edits,5} {f.CarriedOut,11:P1} {f.Intact,7:P1} {f.NoExtra,8:P1} {f.Success,7:P1} {f.MeanNfe,5:F0}"));
+                var json = new JsonSerializerOptions { WriteIndented = true, Converters = { new JsonStringEnumConverter() } };
                 if (result.GetValue(output) is { } file)
-                    AtomicFile.WriteAllText(file.FullName, JsonSerializer.Serialize(new { editor = result.GetValue(editor), options, figures, verdicts },
-                        new JsonSerializerOptions { WriteIndented = true, Converters = { new JsonStringEnumConverter() } }));
+                    AtomicFile.WriteAllText(file.FullName, JsonSerializer.Serialize(new { editor = result.GetValue(editor), options, figures, verdicts }, json));
+                if (result.GetValue(manifest))
+                    Manifest.Update(editorModel!.Path, "evaluation", JsonSerializer.SerializeToNode(new
+                    {
+                        command = "rlrig " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
+                        seed = result.GetValue(seed), renders = result.GetValue(renders), samples = result.GetValue(samples), options, figures,
+                    }, json)!);
                 return 0;
             }
             catch (Exception e) when (CommandErrors.IsUserFacing(e))

@@ -16,19 +16,30 @@ sealed class LoopSetup
     public Option<FileInfo> Diffuser { get; } = new("--checkpoint") { Description = "Diffuser checkpoint (also the training-free editor's model).", DefaultValueFactory = _ => new FileInfo(ShapesWorldAssets.DiffuserCheckpoint) };
     public Option<FileInfo> Checker { get; } = new("--checker") { Description = "Checker checkpoint.", DefaultValueFactory = _ => new FileInfo(ShapesWorldAssets.CheckerCheckpoint) };
     public Option<string> Actor { get; } = new Option<string>("--actor") { Description = "The Actor: rule (the rule-based Actor).", DefaultValueFactory = _ => "rule" }.Check(v => v == "rule", "rule (a learned Actor comes with issue 14)");
-    public Option<string> Editor { get; } = new Option<string>("--editor") { Description = "The Inverse Diffuser: training-free (regions redrawn by the Diffuser).", DefaultValueFactory = _ => "training-free" }.Check(v => v == "training-free", "training-free");
+    public Option<string> Editor { get; } = new Option<string>("--editor") { Description = "The Inverse Diffuser: training-free (regions redrawn by the Diffuser) or learned (the trained instruction-following editor).", DefaultValueFactory = _ => "training-free" }.Check(v => v is "training-free" or "learned", "training-free or learned");
+    public Option<FileInfo> EditorCheckpoint { get; } = new("--editor-checkpoint") { Description = "The learned editor's checkpoint (with --editor learned).", DefaultValueFactory = _ => new FileInfo(ShapesWorldEditor.RelativePath) };
     public Option<double> Strength { get; } = new Option<double>("--strength") { Description = "Fraction of the chain the training-free editor re-runs in a region, in (0, 1].", DefaultValueFactory = _ => new TrainingFreeEditorOptions().Strength }.Finite(0, 1, minExclusive: true);
 
-    public IEnumerable<Option> All => [Diffuser, Checker, Actor, Editor, Strength];
+    public IEnumerable<Option> All => [Diffuser, Checker, Actor, Editor, EditorCheckpoint, Strength];
+
+    bool IsLearnedEditor(ParseResult result) => result.GetValue(Editor) == "learned";
 
     public TrainingFreeEditorOptions EditorOptions(ParseResult result) => new TrainingFreeEditorOptions { Strength = result.GetValue(Strength) }.Validate();
 
     /// <summary>The model files the command reads, which no output may replace.</summary>
     public CommandInput[] Inputs(ParseResult result) =>
-        [new(result.GetValue(Diffuser)!.ToString(), "--checkpoint"), new(result.GetValue(Checker)!.ToString(), "--checker")];
+        [new(result.GetValue(Diffuser)!.ToString(), "--checkpoint"), new(result.GetValue(Checker)!.ToString(), "--checker"),
+            .. IsLearnedEditor(result) ? [new CommandInput(result.GetValue(EditorCheckpoint)!.ToString(), "--editor-checkpoint")] : Array.Empty<CommandInput>()];
 
     /// <summary>The arguments that decide a run's results, with the checkpoints' hashes, for run.json.</summary>
-    public Dictionary<string, string> Describe(ParseResult result) => new()
+    public Dictionary<string, string> Describe(ParseResult result)
+    {
+        var described = DescribeComponents(result);
+        if (IsLearnedEditor(result)) described["editor_sha256"] = Sha256(result.GetValue(EditorCheckpoint)!.FullName);
+        return described;
+    }
+
+    Dictionary<string, string> DescribeComponents(ParseResult result) => new()
     {
         ["diffuser_sha256"] = Sha256(result.GetValue(Diffuser)!.FullName),
         ["checker_sha256"] = Sha256(result.GetValue(Checker)!.FullName),
@@ -53,7 +64,9 @@ sealed class LoopSetup
             var world = new WorldOptions { CanvasSize = diffuser.Config.ImageSize };
             var checker = ShapesChecker.Load(result.GetValue(Checker)!.FullName);
             var pipeline = diffuser.CreatePipeline();
-            return new Components(diffuser, checker, world, new PipelineDiffuser(pipeline), new RuleBasedActor(world), new TrainingFreeEditor(pipeline, world, editorOptions));
+            var editorModel = IsLearnedEditor(result) ? DiffuserCheckpoint.Load(result.GetValue(EditorCheckpoint)!.FullName) : null;
+            IInverseDiffuser editor = editorModel is null ? new TrainingFreeEditor(pipeline, world, editorOptions) : new LearnedEditor(new ImageEditPipeline(editorModel.Model));
+            return new Components(diffuser, checker, world, new PipelineDiffuser(pipeline), new RuleBasedActor(world), editor) { EditorModel = editorModel };
         }
         catch
         {
@@ -64,10 +77,14 @@ sealed class LoopSetup
 
     public sealed record Components(DiffuserCheckpoint DiffuserModel, ShapesChecker Checker, WorldOptions World, PipelineDiffuser Diffuser, IActor Actor, IInverseDiffuser Editor) : IDisposable
     {
+        /// <summary>The learned editor's model, when the editor is learned.</summary>
+        public DiffuserCheckpoint? EditorModel { get; init; }
+
         public void Dispose()
         {
             DiffuserModel.Dispose();
             Checker.Dispose();
+            EditorModel?.Dispose();
         }
     }
 }

@@ -54,18 +54,9 @@ public static class TrainCommand
                 try { saved = DiffuserTrainer.ReadRun(outputDir); }
                 catch (Exception e) when (CommandErrors.IsUserFacing(e)) { return Task.FromResult(CommandErrors.Report("rlrig train diffuser", e)); }
             }
-            T Value<T>(Option<T> option, Func<DiffuserRun, T> fromRun) =>
-                saved is not null && result.GetResult(option) is null or { Implicit: true } ? fromRun(saved) : result.GetValue(option)!;
-            return RunOnOwnThread(new DiffuserTrainerOptions
+            T Value<T>(Option<T> option, Func<DiffuserRun, T> fromRun) => FromRunOr(result, saved, option, fromRun);
+            return RunOnOwnThread(new RunFlags(steps, batch, seed, resume, every, threads, lr).Apply(result, saved, new DiffuserTrainerOptions(), outputDir) with
             {
-                TotalSteps = Value(steps, r => r.Options.TotalSteps),
-                BatchSize = Value(batch, r => r.Options.BatchSize),
-                Seed = Value(seed, r => r.Options.Seed),
-                OutputDir = outputDir,
-                Resume = result.GetValue(resume),
-                CheckpointEvery = Value(every, r => r.Options.CheckpointEvery),
-                NumThreads = result.GetValue(threads),
-                LearningRate = Value(lr, r => r.Options.LearningRate),
                 MinSnrGamma = Value(minSnr, r => r.Options.MinSnrGamma),
                 GroundingWeight = Value(grounding, r => r.Options.GroundingWeight),
             }, (saved?.Config ?? ShapesWorldDiffuser.Config(world)) with
@@ -111,8 +102,6 @@ public static class TrainCommand
                     folders: ["tensorboard"], new CommandInput(evalSetPath, "--eval-set"), new CommandInput(initPath, "--init"));
                 RlRig.Torch.TorchRuntime.EnsureLoaded();
                 DiffuserRun? saved = result.GetValue(resume) ? DiffuserTrainer.ReadRun(outputDir) : null;
-                T Value<T>(Option<T> option, Func<DiffuserRun, T> fromRun) =>
-                    saved is not null && result.GetResult(option) is null or { Implicit: true } ? fromRun(saved) : result.GetValue(option)!;
                 DiffuserConfig config;
                 if (saved is not null) config = saved.Config;
                 else
@@ -121,17 +110,9 @@ public static class TrainCommand
                     using var diffuser = DiffuserCheckpoint.Load(initPath);
                     config = ShapesWorldEditor.Config(diffuser.Config);
                 }
-                var options = (saved?.Options ?? defaults) with
+                var options = new RunFlags(steps, batch, seed, resume, every, threads, lr).Apply(result, saved, saved?.Options ?? defaults, outputDir) with
                 {
-                    TotalSteps = Value(steps, r => r.Options.TotalSteps),
-                    BatchSize = Value(batch, r => r.Options.BatchSize),
-                    Seed = Value(seed, r => r.Options.Seed),
-                    OutputDir = outputDir,
-                    Resume = result.GetValue(resume),
-                    CheckpointEvery = Value(every, r => r.Options.CheckpointEvery),
-                    NumThreads = result.GetValue(threads),
-                    LearningRate = Value(lr, r => r.Options.LearningRate),
-                    InitFrom = Value(init, r => new FileInfo(r.Options.InitFrom ?? initPath)).FullName,
+                    InitFrom = FromRunOr(result, saved, init, r => new FileInfo(r.Options.InitFrom ?? initPath)).FullName,
                 };
                 world = world with { CanvasSize = config.ImageSize };
                 return RunOnOwnThread(options, config, name, () => new EditorTrainingData(world, ReadEvaluationSet(result.GetValue(evalSet)!)), ct);
@@ -142,6 +123,26 @@ public static class TrainCommand
             }
         });
         return command;
+    }
+
+    // A resumed run continues as it was started: a flag the command line does not give comes from the run folder.
+    static T FromRunOr<T>(ParseResult result, DiffuserRun? saved, Option<T> option, Func<DiffuserRun, T> fromRun) =>
+        saved is not null && result.GetResult(option) is null or { Implicit: true } ? fromRun(saved) : result.GetValue(option)!;
+
+    /// <summary>The flags every Diffuser run has (text-to-image or editor), and the options they give.</summary>
+    sealed record RunFlags(Option<int> Steps, Option<int> Batch, Option<long> Seed, Option<bool> Resume, Option<int> Every, Option<int> Threads, Option<double> Lr)
+    {
+        public DiffuserTrainerOptions Apply(ParseResult result, DiffuserRun? saved, DiffuserTrainerOptions start, string outputDir) => start with
+        {
+            TotalSteps = FromRunOr(result, saved, Steps, r => r.Options.TotalSteps),
+            BatchSize = FromRunOr(result, saved, Batch, r => r.Options.BatchSize),
+            Seed = FromRunOr(result, saved, Seed, r => r.Options.Seed),
+            OutputDir = outputDir,
+            Resume = result.GetValue(Resume),
+            CheckpointEvery = FromRunOr(result, saved, Every, r => r.Options.CheckpointEvery),
+            NumThreads = result.GetValue(Threads),
+            LearningRate = FromRunOr(result, saved, Lr, r => r.Options.LearningRate),
+        };
     }
 
     static Command Checker()

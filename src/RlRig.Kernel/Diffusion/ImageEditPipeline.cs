@@ -78,7 +78,7 @@ public sealed class ImageEditPipeline
         var noise = initialNoise?.detach().cpu().to(float32) ?? cat(generators.Select(g => randn(shape, generator: g)).ToArray(), 0);
         var start = Schedule.AddNoise(source, noise, timesteps[0]);
         // 4. Denoise batch by batch.
-        var chunks = new List<(Tensor Final, List<Tensor> Latents, List<Tensor> X0s, List<Tensor> LogProbs)>();
+        var chunks = new List<ChainResult>();
         try
         {
             for (var from = 0; from < n; from += batchSize)
@@ -90,16 +90,7 @@ public sealed class ImageEditPipeline
         }
         finally { Model.train(wasTraining); }
         // 5. Gather.
-        var images = cat(chunks.Select(c => c.Final).ToArray(), 0).MoveToOuterDisposeScope();
-        DiffusionTrajectory? trajectory = null;
-        if (returnTrajectory)
-        {
-            var latents = Enumerable.Range(0, timesteps.Length + 1).Select(s => cat(chunks.Select(c => c.Latents[s]).ToArray(), 0).MoveToOuterDisposeScope()).ToList();
-            var x0s = Enumerable.Range(0, timesteps.Length).Select(s => cat(chunks.Select(c => c.X0s[s]).ToArray(), 0).MoveToOuterDisposeScope()).ToList();
-            var logProbs = eta == 0 ? null : cat(chunks.Select(c => stack(c.LogProbs.ToArray(), 1)).ToArray(), 0).MoveToOuterDisposeScope();
-            trajectory = new DiffusionTrajectory(timesteps, latents, x0s, logProbs);
-        }
-        return new GenerationResult(images, trajectory);
+        return ChainResult.Gather(chunks, timesteps, returnTrajectory);
     }
 
     /// <summary>
@@ -129,7 +120,7 @@ public sealed class ImageEditPipeline
     }
 
     // The DDIM loop for one batch; tensors belong to the caller's dispose scope.
-    (Tensor Final, List<Tensor> Latents, List<Tensor> X0s, List<Tensor> LogProbs) DenoiseBatch(DdimSampler sampler, Tensor source, IReadOnlyList<string> instructions,
+    ChainResult DenoiseBatch(DdimSampler sampler, Tensor source, IReadOnlyList<string> instructions,
         Tensor start, IReadOnlyList<Generator> generators, int[] timesteps, double imageGuidanceScale, double guidanceScale, double eta, bool returnTrajectory)
     {
         var (context, tokens, condition) = Conditioning(source, instructions, Guided(imageGuidanceScale, guidanceScale));
@@ -149,7 +140,7 @@ public sealed class ImageEditPipeline
             // The last step (to alpha_bar = 1) is deterministic even when eta > 0: it is recorded as 0, a ratio of 1.
             if (eta > 0) logProbs.Add((step.LogProb ?? zeros(x.shape[0], dtype: x.dtype)).MoveToOuterDisposeScope());
         }
-        return (x, latents, x0s, logProbs);
+        return new ChainResult(x, latents, x0s, logProbs);
     }
 
     // Encoded instructions and condition images, tripled for guidance as [no image, no text; image, no text; image, text].
