@@ -31,8 +31,12 @@ public static class ShapesWorldEditor
         };
     }
 
-    /// <summary>Training steps of the committed checkpoint, at <see cref="BatchSize"/>: what fits in 45 minutes on the shared 2 cores.</summary>
-    public const int TrainingSteps = 2400;
+    /// <summary>
+    /// Training steps of the committed checkpoint, at <see cref="BatchSize"/>: 28 min 41 s on the 2 cores shared with two
+    /// other training runs. (That run began as a 2,400-step run and was stopped at step 318 and resumed to 1,600 when the
+    /// shared machine ran it at 0.4 to 2 steps/s: its first 318 steps' cosine schedule was the 2,400-step one.)
+    /// </summary>
+    public const int TrainingSteps = 1600;
 
     /// <summary>Edits per step: half the Diffuser's 32, for twice the steps in the same time (fine-tuning gains more from steps than from batch).</summary>
     public const int BatchSize = 16;
