@@ -35,7 +35,13 @@ sealed class LoopSetup
     public Dictionary<string, string> Describe(ParseResult result)
     {
         var described = DescribeComponents(result);
-        if (IsLearnedEditor(result)) described["editor_sha256"] = Sha256(result.GetValue(EditorCheckpoint)!.FullName);
+        if (!IsLearnedEditor(result)) return described;
+        // --strength is the training-free editor's; the learned editor samples with its own options.
+        described.Remove("strength");
+        described["editor_sha256"] = Sha256(result.GetValue(EditorCheckpoint)!.FullName);
+        var o = new LearnedEditorOptions();
+        described["editor_sampler"] = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"steps {o.Steps}, strength {o.Strength}, image guidance {o.ImageGuidanceScale}, text guidance {o.GuidanceScale}, eta {o.Eta}");
         return described;
     }
 
