@@ -14,7 +14,7 @@ public static class BenchCommand
 {
     const string Name = "rlrig bench laion-sg";
 
-    public static Command Create() => new("bench", "Measure speed and memory.") { LaionSg(), Diffuser(), Actor(), Capture() };
+    public static Command Create() => new("bench", "Measure speed and memory.") { LaionSg(), Diffuser(), Editor(), Actor(), Capture() };
 
     static Command LaionSg()
     {
@@ -149,6 +149,41 @@ public static class BenchCommand
             var flat = ActorBenchmarks.MemoryFlatness(data, result.GetValue(steps),
                 progress: MemoryProgress());
             ReportMemory(flat, result.GetValue(output), new { training, sampling, memory = flat });
+            return 0;
+        });
+        return command;
+    }
+
+    static Command Editor()
+    {
+        var recipe = RlRig.Loop.Editors.ShapesWorldEditor.TrainerOptions;
+        var steps = new Option<int>("--flat-steps") { Description = "Training steps of the memory-flatness run.", DefaultValueFactory = _ => 2000 }.AtLeast(1);
+        var batch = new Option<int>("--batch") { Description = "Edits per training step of the memory-flatness run (the speed is measured at the recipe's batch).", DefaultValueFactory = _ => 8 }.InRange(1, 4096);
+        var output = new Option<FileInfo?>("--out") { Description = "Write the figures as JSON." };
+        var command = new Command("editor", $"The learned editor's recipe: training steps/s (batch {recipe.BatchSize}), edits/s (20 DDIM steps, dual guidance, eta 1, batch 16), and RSS after warm-up and after a long training run taken as train editor takes it.")
+        {
+            steps, batch, output,
+        };
+        command.SetAction(result =>
+        {
+            if (result.GetValue(output) is { } outFile) OutputPolicy.RequireFile(outFile.ToString(), "--out");
+            RlRig.Torch.TorchRuntime.EnsureLoaded();
+            // One torch thread, as train editor runs by default.
+            TorchSharp.torch.set_num_threads(1);
+            var world = new WorldOptions();
+            var config = RlRig.Loop.Editors.ShapesWorldEditor.Config(ShapesWorldDiffuser.Config(world));
+            var data = new RlRig.Loop.Editors.EditorTrainingData(world, []);
+            var training = DiffuserBenchmarks.TrainingThroughput(config, batchSize: recipe.BatchSize, data: data, recipe: recipe);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"training: {training.StepsPerSecond:F3} steps/s at batch {training.BatchSize} ({training.SecondsPerStep:F3} s/step, {training.ParameterCount:N0} parameters, {training.Threads} threads)"));
+            var sampling = DiffuserBenchmarks.EditingThroughput(config, batchSize: 16);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"editing: {sampling.ImagesPerSecond:F2} edits/s ({sampling.NumInferenceSteps} DDIM steps, 3 NFE each, eta {sampling.Eta}, batch 16)"));
+            var flat = DiffuserBenchmarks.MemoryFlatness(result.GetValue(steps), batchSize: result.GetValue(batch), config: config, data: data, recipe: recipe,
+                progress: new Progress<RssSample>(p => { if (p.Step % 100 == 0) Console.Error.Write($"\r  memory run: step {p.Step}, RSS {p.RssBytes / 1048576} MiB   "); }));
+            Console.Error.WriteLine();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"memory: RSS {flat.RssAfterWarmupBytes / 1048576.0:F0} MiB after warm-up, {flat.RssEndBytes / 1048576.0:F0} MiB after {flat.Steps} steps at batch {flat.BatchSize} (growth {flat.GrowthBytes / 1048576.0:F1} MiB), peak {flat.PeakRssBytes / 1048576.0:F0} MiB"));
+            if (result.GetValue(output) is { } file)
+                AtomicFile.WriteAllText(file.FullName, JsonSerializer.Serialize(new { training, editing = sampling, memory = flat }, new JsonSerializerOptions { WriteIndented = true }));
             return 0;
         });
         return command;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace RlRig.Diffusion;
@@ -24,7 +25,7 @@ public sealed record MemoryFlatnessResult(int Steps, int WarmupSteps, int BatchS
     public long GrowthBytes => RssEndBytes - RssAfterWarmupBytes;
 }
 
-/// <summary>Measurements behind <c>rlrig bench diffuser</c>. Each builds a fresh model; only the memory run writes (checkpoints, into a temporary folder it deletes).</summary>
+/// <summary>Measurements behind <c>rlrig bench diffuser</c> and <c>rlrig bench editor</c>. Each builds a fresh model; only the memory run writes (checkpoints, into a temporary folder it deletes).</summary>
 public static class DiffuserBenchmarks
 {
     /// <summary>The configuration the benchmarks use when none is given: the defaults over the synthetic vocabulary.</summary>
@@ -32,12 +33,13 @@ public static class DiffuserBenchmarks
 
     /// <summary>Training steps per second (forward, backward, clip, Adam, EMA) after <paramref name="warmupSteps"/> untimed steps.</summary>
     /// <param name="groundingWeight">As <see cref="DiffuserTrainerOptions.GroundingWeight"/>: its cost is part of a step on grounded data.</param>
+    /// <param name="recipe">The run's options (dropouts, ...) that length, batch, logging and output are set on; the library's defaults when null. Its InitFrom is ignored: speed does not depend on the weights.</param>
     public static TrainingBenchmarkResult TrainingThroughput(DiffuserConfig? config = null, int batchSize = 32, int warmupSteps = 3, int measuredSteps = 20, IImageTextDataset? data = null,
-        double groundingWeight = 0)
+        double groundingWeight = 0, DiffuserTrainerOptions? recipe = null)
     {
         config ??= DefaultConfig();
         data ??= new SyntheticSquaresDataset(config.ImageSize);
-        using var trainer = new DiffuserTrainer(config, Options(batchSize, warmupSteps + measuredSteps) with { GroundingWeight = groundingWeight });
+        using var trainer = new DiffuserTrainer(config, Options(recipe, batchSize, warmupSteps + measuredSteps) with { GroundingWeight = groundingWeight });
         for (var i = 0; i < warmupSteps; i++) trainer.TrainStep(data);
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < measuredSteps; i++) trainer.TrainStep(data);
@@ -63,23 +65,43 @@ public static class DiffuserBenchmarks
             get_num_threads(), ProcessMemory.PeakRssBytes());
     }
 
+    /// <summary>Edits per second of <see cref="ImageEditPipeline.Edit"/> (random weights: speed does not depend on them), each with its own generator.</summary>
+    public static SamplingBenchmarkResult EditingThroughput(DiffuserConfig config, int batchSize = 16, int numInferenceSteps = 20, double imageGuidanceScale = 1.5,
+        double guidanceScale = 3.0, double eta = 1.0, double strength = 1.0, int batches = 2)
+    {
+        using var model = new TextToImageDiffuser(config);
+        var pipeline = new ImageEditPipeline(model);
+        using var sources = rand(batchSize, 3, config.ImageSize, config.ImageSize) * 2 - 1;
+        var instructions = Enumerable.Repeat("", batchSize).ToList();
+        void Run(int seed)
+        {
+            var generators = Enumerable.Range(seed * batchSize, batchSize).Select(s => new Generator((ulong)s, CPU)).ToList();
+            try { using (pipeline.Edit(sources, instructions, generators, numInferenceSteps, imageGuidanceScale, guidanceScale, eta, strength, batchSize: batchSize)) { } }
+            finally { foreach (var g in generators) g.Dispose(); }
+        }
+        Run(0);  // warm-up
+        var clock = Stopwatch.StartNew();
+        for (var i = 1; i <= batches; i++) Run(i);
+        var edits = batches * batchSize;
+        return new SamplingBenchmarkResult(batchSize, config.ImageSize, numInferenceSteps, guidanceScale, eta, edits, edits / clock.Elapsed.TotalSeconds,
+            get_num_threads(), ProcessMemory.PeakRssBytes());
+    }
+
     /// <summary>
     /// RSS at the start and end of <paramref name="steps"/> training steps, taken the way a training run takes them
     /// (<see cref="DiffuserTrainer.TrainAsync"/> with TensorBoard logging and a checkpoint every 250 steps, into a temporary
     /// folder deleted afterwards); a leak of one batch per step shows as steady growth.
     /// </summary>
+    /// <param name="recipe">As in <see cref="TrainingThroughput"/>.</param>
     public static MemoryFlatnessResult MemoryFlatness(int steps = 1000, int batchSize = 32, int warmupSteps = 20, DiffuserConfig? config = null, IImageTextDataset? data = null,
-        double groundingWeight = 0, IProgress<RssSample>? progress = null)
+        double groundingWeight = 0, IProgress<RssSample>? progress = null, DiffuserTrainerOptions? recipe = null)
     {
         config ??= DefaultConfig();
         data ??= new SyntheticSquaresDataset(config.ImageSize);
         var folder = Directory.CreateTempSubdirectory("rlrig-bench-").FullName;
         try
         {
-            var options = new DiffuserTrainerOptions
-            {
-                BatchSize = batchSize, TotalSteps = warmupSteps + steps, CheckpointEvery = 250, LogEvery = 10, OutputDir = folder, GroundingWeight = groundingWeight,
-            };
+            var options = Options(recipe, batchSize, warmupSteps + steps) with { CheckpointEvery = 250, LogEvery = 10, OutputDir = folder, GroundingWeight = groundingWeight };
             using var trainer = new DiffuserTrainer(config, options.Validate());
             return TrackMemory(trainer.TrainAsync(data).ToBlockingEnumerable(), steps, warmupSteps, batchSize, progress);
         }
@@ -120,8 +142,11 @@ public static class DiffuserBenchmarks
         return ProcessMemory.RssBytes();
     }
 
-    static DiffuserTrainerOptions Options(int batchSize, int totalSteps) =>
-        new DiffuserTrainerOptions { BatchSize = batchSize, TotalSteps = totalSteps, CheckpointEvery = 0, LogEvery = 0, OutputDir = Path.GetTempPath() }.Validate();
+    static DiffuserTrainerOptions Options(DiffuserTrainerOptions? recipe, int batchSize, int totalSteps) =>
+        ((recipe ?? new DiffuserTrainerOptions()) with
+        {
+            BatchSize = batchSize, TotalSteps = totalSteps, CheckpointEvery = 0, LogEvery = 0, OutputDir = Path.GetTempPath(), InitFrom = null, Resume = false,
+        }).Validate();
 }
 
 /// <summary>Resident set size of this process, from /proc on Linux (the process API elsewhere).</summary>

@@ -225,17 +225,7 @@ public sealed class DiffusionPipeline
             }
         }
         finally { Model.train(wasTraining); }
-        var images = cat(chunks.Select(c => c.Final).ToArray(), 0).MoveToOuterDisposeScope();
-        DiffusionTrajectory? trajectory = null;
-        if (returnTrajectory)
-        {
-            var latents = Enumerable.Range(0, timesteps.Length + 1).Select(s => cat(chunks.Select(c => c.Latents[s]).ToArray(), 0).MoveToOuterDisposeScope()).ToList();
-            var x0s = Enumerable.Range(0, timesteps.Length).Select(s => cat(chunks.Select(c => c.X0s[s]).ToArray(), 0).MoveToOuterDisposeScope()).ToList();
-            var logProbs = chunks[0].LogProbs.Count == 0 ? null
-                : cat(chunks.Select(c => stack(c.LogProbs.ToArray(), 1)).ToArray(), 0).MoveToOuterDisposeScope();
-            trajectory = new DiffusionTrajectory(timesteps, latents, x0s, logProbs);
-        }
-        return new GenerationResult(images, trajectory);
+        return ChainResult.Gather(chunks, timesteps, returnTrajectory);
     }
 
     // The kept pixels of an inpainting call and where the image is regenerated.
@@ -251,7 +241,6 @@ public sealed class DiffusionPipeline
         }
     }
 
-    sealed record ChainResult(Tensor Final, List<Tensor> Latents, List<Tensor> X0s, List<Tensor> LogProbs);
 
     // The DDIM loop for one batch; tensors belong to the caller's dispose scope.
     ChainResult DenoiseBatch(DdimSampler sampler, IReadOnlyList<string> prompts, IReadOnlyList<string>? negativePrompts, Tensor start, Inpainting? region,
@@ -282,6 +271,22 @@ public sealed class DiffusionPipeline
             }
         }
         return new ChainResult(x, latents, x0s, logProbs);
+    }
+}
+
+/// <summary>One batch's DDIM chain: the final sample, and with a trajectory every latent, predicted x_0 and log-probability (none when eta = 0).</summary>
+sealed record ChainResult(Tensor Final, List<Tensor> Latents, List<Tensor> X0s, List<Tensor> LogProbs)
+{
+    /// <summary>The batches' chains as one result, in batch order; the tensors move to the caller's outer dispose scope.</summary>
+    public static GenerationResult Gather(IReadOnlyList<ChainResult> chunks, int[] timesteps, bool returnTrajectory)
+    {
+        var images = cat(chunks.Select(c => c.Final).ToArray(), 0).MoveToOuterDisposeScope();
+        if (!returnTrajectory) return new GenerationResult(images, null);
+        var latents = Enumerable.Range(0, timesteps.Length + 1).Select(s => cat(chunks.Select(c => c.Latents[s]).ToArray(), 0).MoveToOuterDisposeScope()).ToList();
+        var x0s = Enumerable.Range(0, timesteps.Length).Select(s => cat(chunks.Select(c => c.X0s[s]).ToArray(), 0).MoveToOuterDisposeScope()).ToList();
+        var logProbs = chunks[0].LogProbs.Count == 0 ? null
+            : cat(chunks.Select(c => stack(c.LogProbs.ToArray(), 1)).ToArray(), 0).MoveToOuterDisposeScope();
+        return new GenerationResult(images, new DiffusionTrajectory(timesteps, latents, x0s, logProbs));
     }
 }
 
