@@ -14,7 +14,7 @@ namespace RlRig.Cli.Commands;
 /// <summary><c>rlrig eval diffuser</c>: the Diffuser's quality on the fixed evaluation set, measured by the judge.</summary>
 public static class EvalCommand
 {
-    public static Command Create() => new("eval", "Evaluate a model.") { Diffuser(), Checker(), EvalEditorCommand.Create(), EvalSystemCommand.Create() };
+    public static Command Create() => new("eval", "Evaluate a model.") { Diffuser(), Checker(), EvalActorCommand.Create(), EvalEditorCommand.Create(), EvalSystemCommand.Create() };
 
     static Command Diffuser()
     {

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using RlRig.Diffusion;
+using RlRig.Loop.Actors;
 using RlRig.Loop.Checkers;
 using RlRig.World;
 
@@ -10,7 +11,7 @@ namespace RlRig.Cli.Commands;
 /// <summary><c>rlrig train diffuser</c>: trains the shapes world's text-to-image model.</summary>
 public static class TrainCommand
 {
-    public static Command Create() => new("train", "Train a model.") { Diffuser(), Checker() };
+    public static Command Create() => new("train", "Train a model.") { Diffuser(), Checker(), Actor() };
 
     static Command Diffuser()
     {
@@ -138,6 +139,99 @@ public static class TrainCommand
             return Task.Factory.StartNew(() => RunCheckerAsync(options, config, ct), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
         });
         return command;
+    }
+
+    static Command Actor()
+    {
+        var defaults = new ActorTrainerOptions();
+        var steps = new Option<int>("--steps") { Description = "Optimizer steps.", DefaultValueFactory = _ => defaults.TotalSteps };
+        var batch = new Option<int>("--batch") { Description = "States per step.", DefaultValueFactory = _ => defaults.BatchSize };
+        var seed = new Option<long>("--seed") { Description = "Seed of weights and data.", DefaultValueFactory = _ => defaults.Seed };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Run folder (checkpoint, training state, TensorBoard events).", DefaultValueFactory = _ => new DirectoryInfo(defaults.OutputDir) };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out exactly where it stopped, with its architecture and options (flags given override them)." };
+        var every = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints (0 = only at the end).", DefaultValueFactory = _ => defaults.CheckpointEvery };
+        var threads = new Option<int>("--threads") { Description = "Torch CPU threads (0 = libtorch's default). 1, the default, is bit-reproducible and fastest on a shared 2-core machine.", DefaultValueFactory = _ => defaults.NumThreads };
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => defaults.LearningRate };
+        var evalSet = new Option<FileInfo>("--eval-set") { Description = "Evaluation prompts excluded from the training targets.", DefaultValueFactory = _ => new FileInfo(EvaluationSet.RelativePath) };
+        var command = new Command("actor", "Train the learned Actor (a small transformer writing edit instructions) on the world's exact (state, correct instruction) pairs. Ctrl+C or SIGTERM saves a checkpoint and stops; --resume continues.")
+        {
+            steps, batch, seed, output, resume, every, threads, lr, evalSet,
+        };
+        command.SetAction((result, ct) =>
+        {
+            const string name = "rlrig train actor";
+            // Every number checked up front, naming its flag, before libtorch loads or anything is written.
+            var problem = result.GetValue(steps) is < 1 or > 10_000_000 ? "--steps: use 1 to 10000000"
+                : result.GetValue(batch) is < 1 or > 4096 ? "--batch: use 1 to 4096"
+                : result.GetValue(seed) < 0 ? "--seed: use a non-negative integer"
+                : result.GetValue(every) is < 0 or > 10_000_000 ? "--checkpoint-every: use 0 (only at the end) to 10000000"
+                : result.GetValue(threads) is < 0 or > 1024 ? "--threads: use 0 (libtorch's default) to 1024"
+                : !(double.IsFinite(result.GetValue(lr)) && result.GetValue(lr) > 0 && result.GetValue(lr) < 1) ? "--lr: use a number in (0, 1), e.g. 1e-3"
+                : null;
+            var outputDir = result.GetValue(output)!.FullName;
+            var evalSetPath = result.GetValue(evalSet)!.FullName;
+            if (problem is null && File.Exists(outputDir)) problem = $"--out {outputDir}: is a file; give a folder for the run";
+            if (problem is null && !File.Exists(evalSetPath)) problem = $"--eval-set {evalSetPath}: the evaluation set is missing; training must know what to exclude (rlrig world eval-set writes it)";
+            if (problem is not null)
+            {
+                Console.Error.WriteLine($"{name}: {problem}");
+                return Task.FromResult(ExitCodes.UsageOrIo);
+            }
+            ActorRun? saved = null;
+            if (result.GetValue(resume))
+            {
+                try { RlRig.Torch.TorchRuntime.EnsureLoaded(); saved = ActorTrainer.ReadRun(outputDir); }
+                catch (Exception e) when (CommandErrors.IsUserFacing(e)) { return Task.FromResult(CommandErrors.Report(name, e)); }
+            }
+            T Value<T>(Option<T> option, Func<ActorRun, T> fromRun) =>
+                saved is not null && result.GetResult(option) is null or { Implicit: true } ? fromRun(saved) : result.GetValue(option)!;
+            var options = new ActorTrainerOptions
+            {
+                TotalSteps = Value(steps, r => r.Options.TotalSteps),
+                BatchSize = Value(batch, r => r.Options.BatchSize),
+                Seed = Value(seed, r => r.Options.Seed),
+                OutputDir = outputDir,
+                Resume = result.GetValue(resume),
+                CheckpointEvery = Value(every, r => r.Options.CheckpointEvery),
+                NumThreads = result.GetValue(threads),
+                LearningRate = Value(lr, r => r.Options.LearningRate),
+            };
+            var config = saved?.Config ?? new ActorConfig();
+            return Task.Factory.StartNew(() => RunActorAsync(options, config, evalSetPath, ct), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        });
+        return command;
+    }
+
+    static async Task<int> RunActorAsync(ActorTrainerOptions options, ActorConfig config, string evalSetPath, CancellationToken ct)
+    {
+        ActorTrainer trainer;
+        ActorTrainingData data;
+        try
+        {
+            RlRig.Torch.TorchRuntime.EnsureLoaded();
+            data = new ActorTrainingData(new WorldOptions(), EvaluationSet.Read(evalSetPath));
+            trainer = new ActorTrainer(config, options);
+        }
+        catch (Exception e) when (CommandErrors.IsUserFacing(e))
+        {
+            return CommandErrors.Report("rlrig train actor", e);
+        }
+        using (trainer)
+        {
+            var clock = Stopwatch.StartNew();
+            var commit = GitCommit();
+            Console.Error.WriteLine($"Training {options.TotalSteps} steps (batch {options.BatchSize}, {trainer.Model.ParameterCount:N0} parameters) from step {trainer.Step} into {options.OutputDir}");
+            var last = await ShowProgress(trainer.TrainAsync(data, ct), p => string.Create(CultureInfo.InvariantCulture, $" tokens {p.GroundingLoss:P1}"));
+            var stopped = trainer.Step < options.TotalSteps;
+            var checkpoint = ActorTrainer.CheckpointPath(options.OutputDir);
+            if (!stopped)
+            {
+                RecordProvenance(checkpoint, clock.Elapsed, options.Resume, commit);
+                Manifest.Update(checkpoint, "errors", System.Text.Json.JsonSerializer.SerializeToNode(data.Mix)!);
+            }
+            ReportEnd(stopped, trainer.Step, clock, last, checkpoint);
+            return 0;
+        }
     }
 
     static async Task<int> RunCheckerAsync(CheckerTrainerOptions options, CheckerConfig config, CancellationToken ct)

@@ -67,13 +67,16 @@ public sealed class RuleBasedActor : IActor
     }
 
     // Every reference carries the object's centre; Disambiguate keeps it only where another object fits the same words.
-    ObjectRef Ref(SceneItem item) => ObjectRef.Of(item) with { At = Placement.RoundedCentre(world, item.Box!) };
+    ObjectRef Ref(SceneItem item) => Reference(world, item);
+
+    /// <summary>A reference to a detected item by its words and its centre (the centre to be dropped by <see cref="Disambiguate"/> where the words suffice).</summary>
+    internal static ObjectRef Reference(WorldOptions world, SceneItem item) => ObjectRef.Of(item) with { At = Placement.RoundedCentre(world, item.Box!) };
 
     /// <summary>
     /// The instruction with each reference's position dropped where its words alone name one object of the image, so
     /// instructions read as a person writes them and name a place only to tell duplicates apart.
     /// </summary>
-    static EditInstruction Disambiguate(EditInstruction instruction, Reflection reflection)
+    internal static EditInstruction Disambiguate(EditInstruction instruction, Reflection reflection)
     {
         ObjectRef D(ObjectRef r) => reflection.Detected.Items.Count(r.Matches) > 1 ? r : r with { At = null };
         return instruction switch
@@ -156,7 +159,7 @@ public sealed class RuleBasedActor : IActor
     }
 
     /// <summary>The target's relations of <paramref name="targetId"/> whose other end was found, as constraints on its box, with the detected other object.</summary>
-    static IEnumerable<(PlacementConstraint Constraint, SceneItem Item)> RelationsToFound(Reflection r, int targetId)
+    internal static IEnumerable<(PlacementConstraint Constraint, SceneItem Item)> RelationsToFound(Reflection r, int targetId)
     {
         foreach (var rel in r.Target.Relations)
         {

@@ -1,0 +1,207 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json.Nodes;
+using RlRig.Diffusion;
+using RlRig.IO;
+using RlRig.Torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace RlRig.Loop.Actors;
+
+/// <summary>
+/// Trains an <see cref="ActorNet"/> by supervised learning on the world's exact (state, correct instruction) pairs
+/// (<see cref="ActorTrainingData"/>): cross-entropy on the instruction's tokens only, AdamW with warm-up and cosine
+/// decay, gradient clipping, TensorBoard scalars and atomic checkpoints that resume bit-exactly.
+/// </summary>
+/// <remarks>
+/// The run folder holds <c>actor.ckpt</c> (+ manifest: the inference checkpoint), <c>training-state.bin</c> (weights,
+/// AdamW moments, the data generator's state, step, options, config) and <c>tensorboard/</c>. All randomness comes from
+/// one torch generator (data) and the seeded initialisation. As with the Checker's trainer, build it and enumerate
+/// <see cref="TrainAsync"/> on one thread.
+/// </remarks>
+public sealed class ActorTrainer : IDisposable
+{
+    internal const string TrainingMagic = "RLRIGAT2";
+    readonly AdamW optimizer;
+    readonly Generator dataGenerator;
+    readonly Parameter[] parameters;
+    SummaryWriter? tensorboard;
+
+    /// <exception cref="ArgumentException">Invalid options or configuration.</exception>
+    /// <exception cref="ActorCheckpointException">Resume was asked for and the training state is missing, damaged, or of another configuration.</exception>
+    public ActorTrainer(ActorConfig config, ActorTrainerOptions options)
+    {
+        Config = (config ?? throw new ArgumentNullException(nameof(config))).Validate();
+        Options = (options ?? throw new ArgumentNullException(nameof(options))).Validate();
+        if (options.NumThreads > 0) set_num_threads(options.NumThreads);
+        random.manual_seed(options.Seed);
+        Model = new ActorNet(config);
+        parameters = Model.parameters().ToArray();
+        optimizer = optim.AdamW(parameters, options.LearningRate, weight_decay: options.WeightDecay);
+        dataGenerator = new Generator((ulong)options.Seed * 2 + 1, CPU);
+        if (options.Resume) LoadTrainingState();
+    }
+
+    public ActorConfig Config { get; }
+    public ActorTrainerOptions Options { get; }
+    public ActorNet Model { get; }
+    /// <summary>Optimizer steps done.</summary>
+    public int Step { get; private set; }
+
+    /// <summary>The inference checkpoint path of a run folder.</summary>
+    public static string CheckpointPath(string outputDir) => Path.Combine(outputDir, "actor.ckpt");
+    /// <summary>The full training state path of a run folder.</summary>
+    public static string TrainingStatePath(string outputDir) => Path.Combine(outputDir, "training-state.bin");
+
+    /// <summary>
+    /// Trains to <see cref="ActorTrainerOptions.TotalSteps"/>, yielding a report after every step (its
+    /// <see cref="TrainProgress.GroundingLoss"/> slot carries the batch's token accuracy on the instructions). On
+    /// cancellation it writes a checkpoint and the sequence ends normally.
+    /// </summary>
+#pragma warning disable CS1998 // Deliberately synchronous, as DiffuserTrainer.TrainAsync.
+    public async IAsyncEnumerable<TrainProgress> TrainAsync(ActorTrainingData data, [EnumeratorCancellation] CancellationToken ct = default)
+#pragma warning restore CS1998
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        foreach (var report in TrainingLoop.Run(() => Step, Options.TotalSteps, Options.CheckpointEvery, () =>
+        {
+            var r = TrainStep(data);
+            Log(r);
+            return r;
+        }, SaveCheckpoint, ct))
+            yield return report;
+    }
+
+    /// <summary>One optimisation step on a fresh batch, without logging or checkpoints. Returns the report with speed fields 0.</summary>
+    public TrainProgress TrainStep(ActorTrainingData data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        using var scope = NewDisposeScope();
+        var (ids, valid, targets) = data.NextBatch(Options.BatchSize, dataGenerator);
+        return TrainStep(ids, valid, targets);
+    }
+
+    /// <summary>One optimisation step on a given batch (<see cref="ActorTrainingData.Batch"/>: tokens, mask, targets, each (B, T)).</summary>
+    public TrainProgress TrainStep(Tensor ids, Tensor valid, Tensor targets)
+    {
+        var lr = Options.LearningRateAt(Step);
+        using var scope = NewDisposeScope();
+        Model.train();
+        if (ids.shape[1] > Config.ContextLength)
+            throw new InvalidOperationException($"a training sequence of {ids.shape[1]} tokens exceeds the context of {Config.ContextLength}; raise ActorConfig.ContextLength");
+        var logits = Model.call(ids, valid);                                            // (B, T, V)
+        var loss = nn.functional.cross_entropy(logits.view(-1, logits.shape[2]), targets.view(-1), ignore_index: -100);
+        optimizer.zero_grad();
+        loss.backward();
+        var gradNorm = Options.GradClipNorm > 0 ? nn.utils.clip_grad_norm_(parameters, Options.GradClipNorm) : double.NaN;
+        foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+        optimizer.step();
+        Step++;
+        double accuracy;
+        using (no_grad())
+        {
+            var counted = targets.ne(-100);
+            accuracy = logits.argmax(-1).eq(targets).logical_and(counted).sum().ToSingle() / Math.Max(1f, counted.sum().ToSingle());
+        }
+        return new TrainProgress(Step, Options.TotalSteps, loss.ToSingle(), lr, gradNorm, 0, TimeSpan.Zero, null, accuracy);
+    }
+
+    void Log(TrainProgress report)
+    {
+        if (Options.LogEvery == 0 || Step % Options.LogEvery != 0) return;
+        tensorboard ??= utils.tensorboard.SummaryWriter(Path.Combine(Options.OutputDir, "tensorboard"));
+        tensorboard.add_scalar("train/loss", (float)report.Loss, Step);
+        tensorboard.add_scalar("train/token_accuracy", (float)report.GroundingLoss, Step);
+        tensorboard.add_scalar("train/lr", (float)report.LearningRate, Step);
+        if (!double.IsNaN(report.GradNorm)) tensorboard.add_scalar("train/grad_norm", (float)report.GradNorm, Step);
+    }
+
+    /// <summary>Writes the inference checkpoint (+ manifest) and the full training state, each atomically.</summary>
+    /// <returns>The inference checkpoint's path.</returns>
+    public string SaveCheckpoint()
+    {
+        Directory.CreateDirectory(Options.OutputDir);
+        var header = new JsonObject
+        {
+            ["format"] = "rlrig-actor-training-state",
+            ["step"] = Step,
+            ["config"] = JsonNode.Parse(Config.ToJson()),
+            ["options"] = JsonNode.Parse(Options.ToJson()),
+            ["vocabulary"] = new JsonArray([.. ActorTokens.Words.Select(w => JsonValue.Create(w))]),
+        };
+        CheckpointFile.Write(TrainingStatePath(Options.OutputDir), TrainingMagic, header, payload =>
+        {
+            using var w = new BinaryWriter(payload, Encoding.UTF8, leaveOpen: true);
+            Model.save(w);
+            optimizer.save_state_dict(w);
+            using var state = dataGenerator.get_state();
+            state.Save(w);
+        });
+        var path = CheckpointPath(Options.OutputDir);
+        LearnedActor.Save(path, Model, Step, JsonNode.Parse(Options.ToJson()));
+        return path;
+    }
+
+    /// <summary>What a run folder's training state says: the architecture, the options it was started with, its step.</summary>
+    /// <exception cref="ActorCheckpointException">There is no training state, or its header is damaged or truncated.</exception>
+    public static ActorRun ReadRun(string outputDir)
+    {
+        var path = RequireTrainingState(outputDir);
+        var header = CheckpointFile.ReadHeader(path, TrainingMagic, "an Actor training state", Error);
+        try
+        {
+            return new ActorRun(LearnedActor.ConfigFrom(path, header), ActorTrainerOptions.FromJson(header["options"]!.ToJsonString()), header["step"]!.GetValue<int>());
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or NullReferenceException or InvalidOperationException or FormatException)
+        {
+            throw new ActorCheckpointException($"checkpoint {path} has unreadable training options or step: {e.Message}", e);
+        }
+    }
+
+    static ActorCheckpointException Error(string message, Exception? inner) => new(message, inner);
+
+    static string RequireTrainingState(string outputDir)
+    {
+        var path = TrainingStatePath(outputDir);
+        if (!File.Exists(path))
+            throw new ActorCheckpointException($"nothing to resume: {path} does not exist (train without Resume first, or point OutputDir at the run folder)");
+        return path;
+    }
+
+    void LoadTrainingState()
+    {
+        var path = RequireTrainingState(Options.OutputDir);
+        var (header, payload) = CheckpointFile.Read(path, TrainingMagic, "an Actor training state", Error);
+        var found = LearnedActor.ConfigFrom(path, header);
+        if (found != Config)
+            throw new ActorCheckpointException($"checkpoint {path} was written for another architecture: {found.ToJson()} (expected {Config.ToJson()})");
+        using var r = new BinaryReader(new MemoryStream(payload));
+        CheckpointFile.LoadWeights(path, Model, r, "weights", Error);
+        try
+        {
+            optimizer.load_state_dict(r);
+            using var state = TensorExtensionMethods.Load(r);
+            dataGenerator.set_state(state);
+        }
+        catch (Exception e) when (e is not CheckpointException)
+        {
+            throw new ActorCheckpointException($"checkpoint {path}: the optimizer or generator state is unreadable: {e.Message}", e);
+        }
+        Step = header["step"]!.GetValue<int>();
+        if (Step > Options.TotalSteps)
+            throw new ActorCheckpointException($"checkpoint {path} is at step {Step}, beyond TotalSteps = {Options.TotalSteps}; raise TotalSteps to continue");
+    }
+
+    public void Dispose()
+    {
+        tensorboard = null;
+        optimizer.Dispose();
+        Model.Dispose();
+        dataGenerator.Dispose();
+    }
+}
+
+/// <summary>A run folder's training state as <see cref="ActorTrainer.ReadRun"/> reads it.</summary>
+public sealed record ActorRun(ActorConfig Config, ActorTrainerOptions Options, int Step);
