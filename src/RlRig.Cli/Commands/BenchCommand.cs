@@ -4,6 +4,7 @@ using System.Text.Json;
 using RlRig.IO;
 using RlRig.Diffusion;
 using RlRig.LaionSg;
+using RlRig.Loop.Actors;
 using RlRig.World;
 
 namespace RlRig.Cli.Commands;
@@ -13,7 +14,7 @@ public static class BenchCommand
 {
     const string Name = "rlrig bench laion-sg";
 
-    public static Command Create() => new("bench", "Measure speed and memory.") { LaionSg(), Diffuser(), Capture() };
+    public static Command Create() => new("bench", "Measure speed and memory.") { LaionSg(), Diffuser(), Actor(), Capture() };
 
     static Command LaionSg()
     {
@@ -106,6 +107,37 @@ public static class BenchCommand
             var sampling = DiffuserBenchmarks.SamplingThroughput(config, batchSize: 16, ShapesWorldDiffuser.SamplingSteps, ShapesWorldDiffuser.GuidanceScale, ShapesWorldDiffuser.Eta);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"sampling: {sampling.ImagesPerSecond:F2} images/s ({sampling.NumInferenceSteps} DDIM steps, guidance {sampling.GuidanceScale}, eta {sampling.Eta}, batch 16)"));
             var flat = DiffuserBenchmarks.MemoryFlatness(result.GetValue(steps), batchSize: 32, config: config, data: data, groundingWeight: ShapesWorldDiffuser.GroundingWeight,
+                progress: new Progress<RssSample>(p => { if (p.Step % 100 == 0) Console.Error.Write($"\r  memory run: step {p.Step}, RSS {p.RssBytes / 1048576} MiB   "); }));
+            Console.Error.WriteLine();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"memory: RSS {flat.RssAfterWarmupBytes / 1048576.0:F0} MiB after warm-up, {flat.RssEndBytes / 1048576.0:F0} MiB after {flat.Steps} steps (growth {flat.GrowthBytes / 1048576.0:F1} MiB), peak {flat.PeakRssBytes / 1048576.0:F0} MiB"));
+            if (result.GetValue(output) is { } file)
+                AtomicFile.WriteAllText(file.FullName, JsonSerializer.Serialize(new { training, sampling, memory = flat }, new JsonSerializerOptions { WriteIndented = true }));
+            return 0;
+        });
+        return command;
+    }
+
+    static Command Actor()
+    {
+        var steps = new Option<int>("--flat-steps") { Description = "Training steps of the memory-flatness run.", DefaultValueFactory = _ => 2000 }.AtLeast(1);
+        var threads = new Option<int>("--threads") { Description = "Torch CPU threads (0 = libtorch's default).", DefaultValueFactory = _ => 1 }.InRange(0, 1024);
+        var output = new Option<FileInfo?>("--out") { Description = "Write the figures as JSON." };
+        var command = new Command("actor", "The learned Actor: training steps/s (batch 32), sampled instructions/s (G = 8 per state), RSS after warm-up and after a long training run.")
+        {
+            steps, threads, output,
+        };
+        command.SetAction(result =>
+        {
+            if (result.GetValue(output) is { } outFile) OutputPolicy.RequireFile(outFile.ToString(), "--out");
+            RlRig.Torch.TorchRuntime.EnsureLoaded();
+            if (result.GetValue(threads) > 0) TorchSharp.torch.set_num_threads(result.GetValue(threads));
+            var data = new ActorTrainingData(new WorldOptions(), []);
+            var training = ActorBenchmarks.TrainingThroughput(data);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"training: {training.StepsPerSecond:F3} steps/s at batch 32 ({training.SecondsPerStep:F3} s/step with the data, {training.ParameterCount:N0} parameters, {training.Threads} threads)"));
+            var sampling = ActorBenchmarks.SamplingThroughput(data);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"sampling: {sampling.InstructionsPerSecond:F1} instructions/s ({sampling.States} states x G = {sampling.G}, temperature 1, random weights)"));
+            var flat = ActorBenchmarks.MemoryFlatness(data, result.GetValue(steps),
                 progress: new Progress<RssSample>(p => { if (p.Step % 100 == 0) Console.Error.Write($"\r  memory run: step {p.Step}, RSS {p.RssBytes / 1048576} MiB   "); }));
             Console.Error.WriteLine();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

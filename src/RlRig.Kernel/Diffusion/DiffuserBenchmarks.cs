@@ -81,24 +81,34 @@ public static class DiffuserBenchmarks
                 BatchSize = batchSize, TotalSteps = warmupSteps + steps, CheckpointEvery = 250, LogEvery = 10, OutputDir = folder, GroundingWeight = groundingWeight,
             };
             using var trainer = new DiffuserTrainer(config, options.Validate());
-            var before = ProcessMemory.RssBytes();
-            var baseline = before;
-            var samples = new List<RssSample>();
-            var every = Math.Max(1, steps / 50);
-            foreach (var report in trainer.TrainAsync(data).ToBlockingEnumerable())
-            {
-                var i = report.Step - warmupSteps;
-                if (i == 0) samples.Add(new RssSample(0, baseline = Settle()));
-                else if (i > 0 && (i % every == 0 || i == steps))
-                {
-                    var sample = new RssSample(i, ProcessMemory.RssBytes());
-                    samples.Add(sample);
-                    progress?.Report(sample);
-                }
-            }
-            return new MemoryFlatnessResult(steps, warmupSteps, batchSize, before, baseline, Settle(), ProcessMemory.PeakRssBytes(), samples);
+            return TrackMemory(trainer.TrainAsync(data).ToBlockingEnumerable(), steps, warmupSteps, batchSize, progress);
         }
         finally { Directory.Delete(folder, recursive: true); }
+    }
+
+    /// <summary>
+    /// RSS over any trainer's run (<paramref name="run"/> of <paramref name="warmupSteps"/> + <paramref name="steps"/>
+    /// steps, enumerated here): before the first step, after the warm-up (the baseline), every few steps, and at the end.
+    /// </summary>
+    public static MemoryFlatnessResult TrackMemory(IEnumerable<TrainProgress> run, int steps, int warmupSteps, int batchSize, IProgress<RssSample>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        var before = ProcessMemory.RssBytes();
+        var baseline = before;
+        var samples = new List<RssSample>();
+        var every = Math.Max(1, steps / 50);
+        foreach (var report in run)
+        {
+            var i = report.Step - warmupSteps;
+            if (i == 0) samples.Add(new RssSample(0, baseline = Settle()));
+            else if (i > 0 && (i % every == 0 || i == steps))
+            {
+                var sample = new RssSample(i, ProcessMemory.RssBytes());
+                samples.Add(sample);
+                progress?.Report(sample);
+            }
+        }
+        return new MemoryFlatnessResult(steps, warmupSteps, batchSize, before, baseline, Settle(), ProcessMemory.PeakRssBytes(), samples);
     }
 
     // Collect managed garbage first, so the figure is what native tensors and live objects hold, not pending finalizers.

@@ -10,8 +10,8 @@ namespace RlRig.Loop.Actors;
 public sealed record ActorTrainerOptions
 {
     // ---- Length and batch ----
-    /// <summary>Optimizer steps of the whole run (a resumed run continues to this count). Defaults to 3000.</summary>
-    public int TotalSteps { get; init; } = 3000;
+    /// <summary>Optimizer steps of the whole run (a resumed run continues to this count). Defaults to 2500 (about 25 minutes on the shared 2-core machine, at 1 to 2 steps/s).</summary>
+    public int TotalSteps { get; init; } = 2500;
     /// <summary>States per step, each with one of its correct instructions. Defaults to 32.</summary>
     public int BatchSize { get; init; } = 32;
 
