@@ -24,6 +24,9 @@ sealed class LoopSetup
 
     public TrainingFreeEditorOptions EditorOptions(ParseResult result) => new TrainingFreeEditorOptions { Strength = result.GetValue(Strength) }.Validate();
 
+    /// <summary>The learned Actor's checkpoint, in full.</summary>
+    public string ActorCheckpointPath(ParseResult result) => result.GetValue(ActorCheckpoint)!.FullName;
+
     /// <summary>The model files the command reads, which no output may replace.</summary>
     public CommandInput[] Inputs(ParseResult result) =>
         [new(result.GetValue(Diffuser)!.ToString(), "--checkpoint"), new(result.GetValue(Checker)!.ToString(), "--checker"), .. ActorInputs(result)];

@@ -11,7 +11,7 @@ namespace RlRig.Cli.Commands;
 /// <summary><c>rlrig train diffuser</c>: trains the shapes world's text-to-image model.</summary>
 public static class TrainCommand
 {
-    public static Command Create() => new("train", "Train a model.") { Diffuser(), Checker(), Actor() };
+    public static Command Create() => new("train", "Train a model.") { Diffuser(), Checker(), Actor(), TrainGrpoCommand.ActorGrpo() };
 
     static Command Diffuser()
     {
@@ -323,7 +323,7 @@ public static class TrainCommand
     }
 
     // The manifest must say how to reproduce the checkpoint: the command line, the code's commit, and what it cost.
-    static void RecordProvenance(string checkpoint, TimeSpan elapsed, bool resumed, string commit) =>
+    internal static void RecordProvenance(string checkpoint, TimeSpan elapsed, bool resumed, string commit) =>
         Manifest.Update(checkpoint, "produced_by", new System.Text.Json.Nodes.JsonObject
         {
             ["command"] = "rlrig " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
@@ -334,7 +334,7 @@ public static class TrainCommand
             ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
         });
 
-    static string GitCommit()
+    internal static string GitCommit()
     {
         try
         {

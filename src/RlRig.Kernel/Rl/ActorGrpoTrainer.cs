@@ -149,6 +149,20 @@ public sealed class ActorGrpoTrainer : IDisposable
 
     static ActorCheckpointException Error(string message, Exception? inner) => new(message, inner);
 
+    /// <summary>The options and step of the run in <paramref name="outputDir"/>, for a resume.</summary>
+    /// <exception cref="ActorCheckpointException">There is no training state, or its header is damaged.</exception>
+    public static (ActorGrpoOptions Options, int Step) ReadRun(string outputDir)
+    {
+        var path = TrainingStatePath(outputDir);
+        if (!File.Exists(path)) throw new ActorCheckpointException($"nothing to resume: {path} does not exist (train without --resume first, or give the run's --out)");
+        var header = CheckpointFile.ReadHeader(path, TrainingMagic, "an Actor-GRPO training state", Error);
+        try { return (ActorGrpoOptions.FromJson(header["options"]!.ToJsonString()), header["step"]!.GetValue<int>()); }
+        catch (Exception e) when (e is System.Text.Json.JsonException or NullReferenceException or InvalidOperationException or KeyNotFoundException)
+        {
+            throw new ActorCheckpointException($"checkpoint {path} has unreadable options or step: {e.Message}", e);
+        }
+    }
+
     void LoadTrainingState()
     {
         var path = TrainingStatePath(Options.OutputDir);
