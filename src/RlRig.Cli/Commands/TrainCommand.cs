@@ -4,14 +4,15 @@ using System.Globalization;
 using RlRig.Diffusion;
 using RlRig.Loop.Actors;
 using RlRig.Loop.Checkers;
+using RlRig.Loop.Editors;
 using RlRig.World;
 
 namespace RlRig.Cli.Commands;
 
-/// <summary><c>rlrig train diffuser</c>: trains the shapes world's text-to-image model.</summary>
+/// <summary><c>rlrig train diffuser|checker|editor</c>: trains the shapes world's models.</summary>
 public static class TrainCommand
 {
-    public static Command Create() => new("train", "Train a model.") { Diffuser(), Checker(), Actor(), TrainGrpoCommand.ActorGrpo() };
+    public static Command Create() => new("train", "Train a model.") { Diffuser(), Checker(), Editor(), Actor(), TrainGrpoCommand.ActorGrpo() };
 
     static Command Diffuser()
     {
@@ -56,7 +57,7 @@ public static class TrainCommand
             }
             T Value<T>(Option<T> option, Func<DiffuserRun, T> fromRun) =>
                 saved is not null && result.GetResult(option) is null or { Implicit: true } ? fromRun(saved) : result.GetValue(option)!;
-            return RunOnOwnThread(world, new DiffuserTrainerOptions
+            return RunOnOwnThread(new DiffuserTrainerOptions
             {
                 TotalSteps = Value(steps, r => r.Options.TotalSteps),
                 BatchSize = Value(batch, r => r.Options.BatchSize),
@@ -76,7 +77,70 @@ public static class TrainCommand
                 TextLayers = Value(textLayers, r => r.Config.TextLayers),
                 PooledText = Value(pooled, r => r.Config.PooledText),
                 CrossAttentionResolutions = Value(cross, r => r.Config.CrossAttentionResolutions.ToArray()),
-            }, result.GetValue(evalSet)!, ct);
+            }, "rlrig train diffuser", () => new ShapesWorldDataset(world, ReadEvaluationSet(result.GetValue(evalSet)!)), ct);
+        });
+        return command;
+    }
+
+    static Command Editor()
+    {
+        var defaults = ShapesWorldEditor.TrainerOptions;
+        var steps = new Option<int>("--steps") { Description = "Optimizer steps.", DefaultValueFactory = _ => defaults.TotalSteps }.InRange(1, 10_000_000);
+        var batch = new Option<int>("--batch") { Description = "Edits per step.", DefaultValueFactory = _ => defaults.BatchSize }.InRange(1, 4096);
+        var seed = new Option<long>("--seed") { Description = "Seed of data, noise and the new words' embeddings.", DefaultValueFactory = _ => 0 }.Check(s => s >= 0, "a non-negative integer");
+        var output = new Option<DirectoryInfo>("--out") { Description = "Run folder (checkpoint, training state, TensorBoard events).", DefaultValueFactory = _ => new DirectoryInfo(defaults.OutputDir) };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out exactly where it stopped, with its architecture and options (flags given override them)." };
+        var every = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints (0 = only at the end and when stopped).", DefaultValueFactory = _ => defaults.CheckpointEvery }.InRange(0, 10_000_000);
+        var threads = new Option<int>("--threads") { Description = "Torch CPU threads (0 = libtorch's default; 1 is fastest on a shared 2-core machine and bit-reproducible).", DefaultValueFactory = _ => 1 }.InRange(0, 1024);
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => defaults.LearningRate }.Finite(0, 1, minExclusive: true, maxExclusive: true);
+        var init = new Option<FileInfo>("--init") { Description = "The Diffuser checkpoint the editor starts from (every tensor copied; the source image's input channels start at zero).", DefaultValueFactory = _ => new FileInfo(defaults.InitFrom!) };
+        var evalSet = new Option<FileInfo>("--eval-set") { Description = "Evaluation prompts whose scenes are never edited in training.", DefaultValueFactory = _ => new FileInfo(EvaluationSet.RelativePath) };
+        var command = new Command("editor", "Train the learned editor (InstructPix2Pix-style: the source image as extra input channels, the instruction as words) on (before, instruction, after) triples the world renders exactly, starting from the Diffuser. Ctrl+C or SIGTERM saves a checkpoint and stops; --resume continues.")
+        {
+            steps, batch, seed, output, resume, every, threads, lr, init, evalSet,
+        };
+        command.SetAction((result, ct) =>
+        {
+            const string name = "rlrig train editor";
+            var world = new WorldOptions();
+            try
+            {
+                var initPath = result.GetValue(init)!.FullName;
+                var evalSetPath = result.GetValue(evalSet)!.FullName;
+                var outputDir = OutputPolicy.RequireFolder(result.GetValue(output)!.ToString(), "--out",
+                    files: [defaults.CheckpointName, Path.GetFileName(DiffuserCheckpoint.ManifestPath(defaults.CheckpointName)), Path.GetFileName(DiffuserTrainer.TrainingStatePath(""))],
+                    folders: ["tensorboard"], new CommandInput(evalSetPath, "--eval-set"), new CommandInput(initPath, "--init"));
+                RlRig.Torch.TorchRuntime.EnsureLoaded();
+                DiffuserRun? saved = result.GetValue(resume) ? DiffuserTrainer.ReadRun(outputDir) : null;
+                T Value<T>(Option<T> option, Func<DiffuserRun, T> fromRun) =>
+                    saved is not null && result.GetResult(option) is null or { Implicit: true } ? fromRun(saved) : result.GetValue(option)!;
+                DiffuserConfig config;
+                if (saved is not null) config = saved.Config;
+                else
+                {
+                    if (!File.Exists(initPath)) throw new FileNotFoundException($"--init {initPath}: no such Diffuser checkpoint (the editor starts from one; the committed one is {ShapesWorldEditor.DiffuserPath})");
+                    using var diffuser = DiffuserCheckpoint.Load(initPath);
+                    config = ShapesWorldEditor.Config(diffuser.Config);
+                }
+                var options = (saved?.Options ?? defaults) with
+                {
+                    TotalSteps = Value(steps, r => r.Options.TotalSteps),
+                    BatchSize = Value(batch, r => r.Options.BatchSize),
+                    Seed = Value(seed, r => r.Options.Seed),
+                    OutputDir = outputDir,
+                    Resume = result.GetValue(resume),
+                    CheckpointEvery = Value(every, r => r.Options.CheckpointEvery),
+                    NumThreads = result.GetValue(threads),
+                    LearningRate = Value(lr, r => r.Options.LearningRate),
+                    InitFrom = Value(init, r => new FileInfo(r.Options.InitFrom ?? initPath)).FullName,
+                };
+                world = world with { CanvasSize = config.ImageSize };
+                return RunOnOwnThread(options, config, name, () => new EditorTrainingData(world, ReadEvaluationSet(result.GetValue(evalSet)!)), ct);
+            }
+            catch (Exception e) when (CommandErrors.IsUserFacing(e))
+            {
+                return Task.FromResult(CommandErrors.Report(name, e));
+            }
         });
         return command;
     }
@@ -269,23 +333,26 @@ public static class TrainCommand
     // The whole run (libtorch load, model, every step) on one thread of its own: torch work spread over threads is slower
     // (environment.md), and the action must hand System.CommandLine a task at once, or its Ctrl+C handler is only
     // registered after training has finished.
-    static Task<int> RunOnOwnThread(WorldOptions world, DiffuserTrainerOptions options, DiffuserConfig config, FileInfo evalSet, CancellationToken ct) =>
-        Task.Factory.StartNew(() => RunAsync(world, options, config, evalSet, ct), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+    static Task<int> RunOnOwnThread(DiffuserTrainerOptions options, DiffuserConfig config, string name, Func<IImageTextDataset> makeData, CancellationToken ct) =>
+        Task.Factory.StartNew(() => RunAsync(options, config, name, makeData, ct), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
 
-    static async Task<int> RunAsync(WorldOptions world, DiffuserTrainerOptions options, DiffuserConfig config, FileInfo evalSet, CancellationToken ct)
+    static IReadOnlyList<RlRig.SceneGraphs.SceneGraph> ReadEvaluationSet(FileInfo evalSet) => evalSet.Exists ? EvaluationSet.Read(evalSet.FullName)
+        : throw new FileNotFoundException($"{evalSet.FullName}: the evaluation set is missing; training must know what to exclude (rlrig world eval-set writes it)");
+
+    // A Diffuser's training run, text-to-image or editor (a Diffuser that reads the source image): the data and the name differ.
+    static async Task<int> RunAsync(DiffuserTrainerOptions options, DiffuserConfig config, string name, Func<IImageTextDataset> makeData, CancellationToken ct)
     {
         DiffuserTrainer trainer;
-        ShapesWorldDataset data;
+        IImageTextDataset data;
         try
         {
             RlRig.Torch.TorchRuntime.EnsureLoaded();
-            if (!evalSet.Exists) throw new FileNotFoundException($"{evalSet.FullName}: the evaluation set is missing; training must know what to exclude (rlrig world eval-set writes it)");
-            data = new ShapesWorldDataset(world, EvaluationSet.Read(evalSet.FullName));
+            data = makeData();
             trainer = new DiffuserTrainer(config, options);
         }
         catch (Exception e) when (CommandErrors.IsUserFacing(e))
         {
-            return CommandErrors.Report("rlrig train diffuser", e);
+            return CommandErrors.Report(name, e);
         }
         using (trainer)
         {
@@ -295,8 +362,9 @@ public static class TrainCommand
             Console.Error.WriteLine($"Training {options.TotalSteps} steps (batch {options.BatchSize}) from step {trainer.Step} into {options.OutputDir}");
             var last = await ShowProgress(trainer.TrainAsync(data, ct), p => double.IsNaN(p.GroundingLoss) ? "" : string.Create(CultureInfo.InvariantCulture, $" grounding {p.GroundingLoss:F3}"));
             var stopped = trainer.Step < options.TotalSteps;
-            if (!stopped) RecordProvenance(DiffuserTrainer.CheckpointPath(options.OutputDir), clock.Elapsed, options.Resume, commit);
-            ReportEnd(stopped, trainer.Step, clock, last, DiffuserTrainer.CheckpointPath(options.OutputDir));
+            var checkpoint = Path.Combine(options.OutputDir, options.CheckpointName);
+            if (!stopped) RecordProvenance(checkpoint, clock.Elapsed, options.Resume, commit);
+            ReportEnd(stopped, trainer.Step, clock, last, checkpoint);
             return 0;
         }
     }

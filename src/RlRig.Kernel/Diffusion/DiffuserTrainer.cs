@@ -38,6 +38,11 @@ public sealed class DiffuserTrainer : IDisposable
         tokenizer = config.CreateTokenizer();
         random.manual_seed(options.Seed);
         Model = new TextToImageDiffuser(config);
+        if (options.InitFrom is { } init && !options.Resume)
+        {
+            using var source = DiffuserCheckpoint.Load(init);
+            Model.InitialiseFrom(source.Model);
+        }
         EmaModel = new TextToImageDiffuser(config);
         parameters = Model.parameters().ToArray();
         emaParameters = EmaModel.parameters().ToArray();
@@ -62,8 +67,8 @@ public sealed class DiffuserTrainer : IDisposable
     /// <summary>Optimizer steps done.</summary>
     public int Step { get; private set; }
 
-    /// <summary>The inference checkpoint path of a run folder.</summary>
-    public static string CheckpointPath(string outputDir) => Path.Combine(outputDir, "diffuser.ckpt");
+    /// <summary>The inference checkpoint path of a run folder (a text-to-image Diffuser's, <see cref="DiffuserTrainerOptions.CheckpointName"/>'s default).</summary>
+    public static string CheckpointPath(string outputDir) => Path.Combine(outputDir, new DiffuserTrainerOptions().CheckpointName);
     /// <summary>The full training state path of a run folder.</summary>
     public static string TrainingStatePath(string outputDir) => Path.Combine(outputDir, "training-state.bin");
 
@@ -105,13 +110,28 @@ public sealed class DiffuserTrainer : IDisposable
         // 1. Data, with null-prompt dropout for classifier-free guidance.
         var grounded = Options.GroundingWeight > 0 ? data as IGroundedImageTextDataset : null;
         Tensor images;
-        Tensor? regions = null;
+        Tensor? regions = null, condition = null;
         IReadOnlyList<string> prompts;
-        if (grounded is null) (images, prompts) = data.NextBatch(Options.BatchSize, dataGenerator);
+        if (Config.ConditionChannels > 0)
+        {
+            if (data is not IConditionedImageTextDataset conditionedData)
+                throw new ArgumentException($"the model reads a condition image (ConditionChannels = {Config.ConditionChannels}); give a dataset of (image, prompt, condition) triples", nameof(data));
+            (images, prompts, condition) = conditionedData.NextConditionedBatch(Options.BatchSize, dataGenerator);
+        }
+        else if (grounded is null) (images, prompts) = data.NextBatch(Options.BatchSize, dataGenerator);
         else (images, prompts, regions) = grounded.NextGroundedBatch(Options.BatchSize, dataGenerator, Config.MaxPromptTokens);
         CheckBatch(images, prompts);
+        // One uniform draw per example picks its case: text dropped, image dropped, both, or neither (InstructPix2Pix).
         var drop = rand(prompts.Count, generator: noiseGenerator).data<float>().ToArray();
-        var conditioned = prompts.Select((p, i) => drop[i] < Options.ConditioningDropout ? "" : p).ToList();
+        var (pText, pImage, pBoth) = (Options.ConditioningDropout, Options.ImageDropout, Options.JointDropout);
+        bool TextDropped(float u) => u < pText || (condition is not null && u >= pText + pImage && u < pText + pImage + pBoth);
+        var conditioned = prompts.Select((p, i) => TextDropped(drop[i]) ? "" : p).ToList();
+        if (condition is not null)
+        {
+            CheckCondition(condition, images);
+            var keep = tensor(drop.Select(u => u >= pText && u < pText + pImage + pBoth ? 0f : 1f).ToArray()).view(-1, 1, 1, 1);
+            condition = condition * keep;                                                             // (B, C, H, W), zeros where dropped
+        }
         var tokens = tokenizer.Encode(conditioned);                                                   // (B, L)
         // 2. Forward process at a random timestep per image.
         var b = images.shape[0];
@@ -126,7 +146,7 @@ public sealed class DiffuserTrainer : IDisposable
         try
         {
             using (regions is null ? null : Model.RecordCrossAttention(attention))
-                diffusion = Loss(Model.call(noisy, t, tokens), target, t);
+                diffusion = Loss(Model.Forward(noisy, t, tokens, condition), target, t);
             loss = diffusion;
             if (regions is not null)
             {
@@ -201,6 +221,13 @@ public sealed class DiffuserTrainer : IDisposable
                 $"the dataset returned images ({string.Join(", ", images.shape)}) and {prompts.Count} prompts; expected (B, 3, {s}, {s}) and B prompts (DiffuserConfig.ImageSize = {s})");
     }
 
+    void CheckCondition(Tensor condition, Tensor images)
+    {
+        if (condition.dim() != 4 || condition.shape[0] != images.shape[0] || condition.shape[1] != Config.ConditionChannels || condition.shape[2] != images.shape[2] || condition.shape[3] != images.shape[3])
+            throw new InvalidOperationException(
+                $"the dataset returned conditions ({string.Join(", ", condition.shape)}); expected ({images.shape[0]}, {Config.ConditionChannels}, {images.shape[2]}, {images.shape[3]})");
+    }
+
     void UpdateEma()
     {
         var decay = Options.EmaWarmup ? Math.Min(Options.EmaDecay, (1.0 + Step) / (10.0 + Step)) : Options.EmaDecay;
@@ -225,7 +252,7 @@ public sealed class DiffuserTrainer : IDisposable
     {
         Directory.CreateDirectory(Options.OutputDir);
         SaveTrainingState();
-        var path = CheckpointPath(Options.OutputDir);
+        var path = Path.Combine(Options.OutputDir, Options.CheckpointName);
         DiffuserCheckpoint.Save(path, EmaModel, Step, Options);
         return path;
     }

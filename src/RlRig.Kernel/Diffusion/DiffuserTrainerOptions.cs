@@ -46,8 +46,28 @@ public sealed record DiffuserTrainerOptions
     /// figures were worse (see <see cref="DiffuserConfig.PredictionType"/>), and 5 with epsilon is not measured beyond 700 steps.
     /// </summary>
     public double MinSnrGamma { get; init; }
-    /// <summary>Probability that a prompt is replaced by the null prompt, which trains the unconditional model CFG needs. Defaults to 0.1.</summary>
+    /// <summary>
+    /// Probability that a prompt is replaced by the null prompt, which trains the unconditional model CFG needs. For a
+    /// model that reads a condition image (<see cref="DiffuserConfig.ConditionChannels"/>), the probability that only the
+    /// text is dropped (InstructPix2Pix: 0.05). Defaults to 0.1.
+    /// </summary>
     public double ConditioningDropout { get; init; } = 0.1;
+    /// <summary>
+    /// For a model that reads a condition image: the probability that only the image is dropped (replaced by zeros), which
+    /// trains e(0, T) and, with <see cref="JointDropout"/>, the image guidance of InstructPix2Pix (Brooks et al. 2023, 0.05
+    /// there). Ignored by a text-to-image model. Defaults to 0.
+    /// </summary>
+    public double ImageDropout { get; init; }
+    /// <summary>For a model that reads a condition image: the probability that text and image are both dropped, e(0, 0) (0.05 in InstructPix2Pix). Defaults to 0.</summary>
+    public double JointDropout { get; init; }
+    /// <summary>
+    /// An inference checkpoint whose weights the run starts from (<see cref="TextToImageDiffuser.InitialiseFrom"/>: the
+    /// learned editor starts from the committed Diffuser), or null for a fresh initialisation. A resumed run takes its
+    /// weights from the training state instead. Defaults to null.
+    /// </summary>
+    public string? InitFrom { get; init; }
+    /// <summary>File name of the inference checkpoint in <see cref="OutputDir"/>. Defaults to "diffuser.ckpt".</summary>
+    public string CheckpointName { get; init; } = "diffuser.ckpt";
 
     // ---- Reproducibility, output ----
     /// <summary>Seed of weight initialisation, the data generator and the noise generator. Defaults to 0.</summary>
@@ -87,6 +107,12 @@ public sealed record DiffuserTrainerOptions
         Require(EmaDecay is >= 0 and < 1, nameof(EmaDecay), $"{EmaDecay} must be in [0, 1); 0.999 is the default");
         Require(MinSnrGamma >= 0, nameof(MinSnrGamma), $"{MinSnrGamma} must be >= 0 (0 = plain MSE, the default; 5 = the paper's)");
         Require(ConditioningDropout is >= 0 and < 1, nameof(ConditioningDropout), $"{ConditioningDropout} must be in [0, 1); guidance needs > 0, e.g. 0.1");
+        Require(ImageDropout is >= 0 and < 1, nameof(ImageDropout), $"{ImageDropout} must be in [0, 1); image guidance needs > 0, e.g. 0.05");
+        Require(JointDropout is >= 0 and < 1, nameof(JointDropout), $"{JointDropout} must be in [0, 1); dual guidance needs > 0, e.g. 0.05");
+        Require(ConditioningDropout + ImageDropout + JointDropout < 1, nameof(JointDropout),
+            $"the three dropouts add up to {ConditioningDropout + ImageDropout + JointDropout}; they are exclusive cases of one draw and must add up to less than 1 (e.g. 0.05 each)");
+        Require(CheckpointName.Length > 0 && CheckpointName == Path.GetFileName(CheckpointName) && CheckpointName != Path.GetFileName(TrainingStatePathName), nameof(CheckpointName),
+            $"\"{CheckpointName}\" must be a plain file name other than {TrainingStatePathName}, e.g. \"editor.ckpt\"");
         Require(CheckpointEvery >= 0, nameof(CheckpointEvery), $"{CheckpointEvery} must be >= 0 (0 = only at the end)");
         Require(LogEvery >= 0, nameof(LogEvery), $"{LogEvery} must be >= 0 (0 disables TensorBoard)");
         Require(!string.IsNullOrWhiteSpace(OutputDir), nameof(OutputDir), "give a folder for checkpoints and logs");
@@ -94,6 +120,8 @@ public sealed record DiffuserTrainerOptions
         Require(NumThreads >= 0, nameof(NumThreads), $"{NumThreads} must be >= 0 (0 = torch's default)");
         return this;
     }
+
+    const string TrainingStatePathName = "training-state.bin";
 
     public string ToJson() => JsonSerializer.Serialize(this, DiffuserConfig.Json);
 

@@ -29,6 +29,17 @@ public interface IGroundedImageTextDataset : IImageTextDataset
 }
 
 /// <summary>
+/// An endless source of (image, prompt, condition image) triples for a model that reads an image beside the noisy one
+/// (<see cref="DiffuserConfig.ConditionChannels"/>): for the learned editor, (after, instruction, before).
+/// </summary>
+public interface IConditionedImageTextDataset : IImageTextDataset
+{
+    /// <summary>As <see cref="IImageTextDataset.NextBatch"/>, with the condition of each example.</summary>
+    /// <returns>Images (B, 3, H, W) in [-1, 1], B prompts, and conditions (B, C, H, W) in [-1, 1]. The caller owns the tensors.</returns>
+    (Tensor Images, IReadOnlyList<string> Prompts, Tensor Conditions) NextConditionedBatch(int batchSize, Generator generator);
+}
+
+/// <summary>
 /// A tiny stand-in for the shapes world: two squares of different colours on black, one left of / right of / above /
 /// below the other, prompt "red square left of blue square". For tests, benchmarks and smoke runs.
 /// </summary>

@@ -8,6 +8,9 @@ namespace RlRig.Diffusion;
 /// The text-conditioned denoiser: (noisy image (B, 3, S, S), timestep (B), token ids (B, L)) -&gt; predicted epsilon
 /// (or v, per <see cref="DiffuserConfig.PredictionType"/>), (B, 3, S, S). The prompt encoding can be computed once with
 /// <see cref="EncodeText"/> and reused across sampling steps with <see cref="Denoise"/>.
+/// With <see cref="DiffuserConfig.ConditionChannels"/> &gt; 0 it is an instruction-following editor (InstructPix2Pix):
+/// the same text encoder and U-Net, the U-Net also reading the source image beside the noisy one, and the text an
+/// instruction (<see cref="Forward"/>).
 /// </summary>
 public sealed class TextToImageDiffuser : Module<Tensor, Tensor, Tensor, Tensor>
 {
@@ -32,10 +35,58 @@ public sealed class TextToImageDiffuser : Module<Tensor, Tensor, Tensor, Tensor>
 
     /// <summary>The U-Net on a context precomputed by <see cref="EncodeText"/> from <paramref name="tokens"/>. The caller owns the result.</summary>
     /// <param name="tokens">(B, L) the ids the context was encoded from: they say which positions are padding.</param>
-    public Tensor Denoise(Tensor noisy, Tensor timesteps, Tensor context, Tensor tokens)
+    /// <param name="condition">(B, ConditionChannels, S, S), the image an editor edits (zeros for none); null exactly when ConditionChannels is 0.</param>
+    public Tensor Denoise(Tensor noisy, Tensor timesteps, Tensor context, Tensor tokens, Tensor? condition = null)
+    {
+        if ((condition is null) != (Config.ConditionChannels == 0))
+            throw new ArgumentException(Config.ConditionChannels == 0 ? "this model reads no condition image (ConditionChannels = 0)"
+                : $"this model reads a condition image of {Config.ConditionChannels} channels beside the noisy one; pass it", nameof(condition));
+        using var scope = NewDisposeScope();
+        var input = condition is null ? noisy.alias() : cat([noisy, condition], 1);                          // (B, 3 + C, S, S)
+        return unet.call(input, timesteps, context, Config.MaskPadding ? TextEncoder.PaddingBias(tokens) : null).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The whole model on token ids, with the condition image a ConditionChannels &gt; 0 model reads (null otherwise). The caller owns the result.</summary>
+    public Tensor Forward(Tensor noisy, Tensor timesteps, Tensor tokens, Tensor? condition)
     {
         using var scope = NewDisposeScope();
-        return unet.call(noisy, timesteps, context, Config.MaskPadding ? TextEncoder.PaddingBias(tokens) : null).MoveToOuterDisposeScope();
+        return Denoise(noisy, timesteps, text_encoder.call(tokens), tokens, condition).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Starts this model from a trained <paramref name="source"/> as InstructPix2Pix starts from Stable Diffusion: every
+    /// tensor copied; where this model reads a condition image, the first convolution's extra input channels zero, so it
+    /// begins as exactly the source whatever the condition; where its vocabulary extends the source's, the new words keep
+    /// their fresh embeddings. Any other difference of architecture is refused.
+    /// </summary>
+    /// <exception cref="ArgumentException">The architectures differ beyond condition channels and words appended to the vocabulary.</exception>
+    public void InitialiseFrom(TextToImageDiffuser source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var (mine, theirs) = (Config, source.Config);
+        var diffs = (mine with { ConditionChannels = theirs.ConditionChannels, Vocabulary = theirs.Vocabulary }).DifferencesFrom(theirs);
+        if (diffs.Count > 0) throw new ArgumentException($"cannot start from a model of another architecture:\n  {string.Join("\n  ", diffs)}", nameof(source));
+        if (mine.ConditionChannels < theirs.ConditionChannels || mine.Vocabulary.Count < theirs.Vocabulary.Count || !mine.Vocabulary.Take(theirs.Vocabulary.Count).SequenceEqual(theirs.Vocabulary))
+            throw new ArgumentException("this model's vocabulary must begin with the source's words, in order, and read at least its condition channels", nameof(source));
+        var from = source.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        using var noGrad = no_grad();
+        foreach (var (name, target) in named_parameters())
+        {
+            var p = from[name];
+            if (p.shape.SequenceEqual(target.shape)) { target.copy_(p); continue; }
+            switch (name)
+            {
+                case "text_encoder.token_embedding.weight":
+                    target.narrow(0, 0, p.shape[0]).copy_(p);                                   // (V_source + 1, d); new words' rows stay fresh
+                    break;
+                case "unet.conv_in.weight":
+                    target.zero_();
+                    target.narrow(1, 0, p.shape[1]).copy_(p);                                   // (C0, 3 + C, 3, 3); extra inputs 0
+                    break;
+                default:
+                    throw new ArgumentException($"parameter {name} is ({string.Join(", ", p.shape)}) in the source and ({string.Join(", ", target.shape)}) here", nameof(source));
+            }
+        }
     }
 
     /// <summary>
@@ -54,9 +105,5 @@ public sealed class TextToImageDiffuser : Module<Tensor, Tensor, Tensor, Tensor>
         public void Dispose() => undo();
     }
 
-    public override Tensor forward(Tensor noisy, Tensor timesteps, Tensor tokens)
-    {
-        using var scope = NewDisposeScope();
-        return Denoise(noisy, timesteps, text_encoder.call(tokens), tokens).MoveToOuterDisposeScope();
-    }
+    public override Tensor forward(Tensor noisy, Tensor timesteps, Tensor tokens) => Forward(noisy, timesteps, tokens, null);
 }

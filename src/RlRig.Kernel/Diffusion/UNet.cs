@@ -113,6 +113,8 @@ internal sealed class UNetStage : Module<Tensor, Tensor, Tensor, Tensor?, Tensor
 
 /// <summary>
 /// The denoising U-Net: (noisy image, timestep, prompt context) -&gt; model output (epsilon or v), same shape as the image.
+/// With <see cref="DiffuserConfig.ConditionChannels"/> &gt; 0 the input also carries a condition image after the noisy one
+/// (InstructPix2Pix's concatenated source image); the output is still the 3 channels of the noisy image.
 /// Level i works at ImageSize / 2^i with Channels[i]; the middle block at ImageSize / 2^levels with the last channel count.
 /// One residual block per level and per skip, as in the prior; skips are concatenated on the way up.
 /// </summary>
@@ -138,7 +140,7 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>
         time_1 = Linear(sinusoidDim, config.TimeEmbeddingDim);
         time_2 = Linear(config.TimeEmbeddingDim, config.TimeEmbeddingDim);
         if (config.PooledText) text_pool = Linear(config.TextDim, config.TimeEmbeddingDim);
-        conv_in = Conv2d(3, ch[0], 3, padding: 1);
+        conv_in = Conv2d(3 + config.ConditionChannels, ch[0], 3, padding: 1);
         down = ModuleList(Enumerable.Range(0, levels)
             .Select(i => new UNetStage(config, i == 0 ? ch[0] : ch[i - 1], ch[i], config.ResolutionAt(i))).ToArray());
         downsample = ModuleList(Enumerable.Range(0, levels).Select(i => Conv2d(ch[i], ch[i], 3, stride: 2, padding: 1)).ToArray());
@@ -161,7 +163,7 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor, Tensor?, Tensor>
     internal IEnumerable<Attention> CrossAttentions() =>
         down.Append(mid).Concat(up.Reverse()).Select(s => s.CrossAttention).OfType<Attention>();
 
-    /// <param name="x">(B, 3, S, S) noisy images.</param>
+    /// <param name="x">(B, 3 + ConditionChannels, S, S) noisy images, then the condition's channels.</param>
     /// <param name="timesteps">(B) timesteps (any numeric dtype).</param>
     /// <param name="context">(B, L, TextDim) encoded prompts.</param>
     /// <param name="promptBias">(B, 1, 1, L) additive bias over the prompts' tokens (<see cref="TextEncoder.PaddingBias"/>), or null.</param>
