@@ -18,12 +18,12 @@ static class TrainGrpoCommand
         var setup = new LoopSetup();
         // The rollouts that make the states are the policy's own by default (the loop greedy, as it runs in evaluation).
         setup.Actor.DefaultValueFactory = _ => "learned";
-        var steps = new Option<int>("--steps") { Description = "GRPO steps (one batch of states each).", DefaultValueFactory = _ => defaults.TotalSteps }.InRange(1, 10_000_000);
-        var seed = new Option<long>("--seed") { Description = "Seed of the prompts, rollouts, state order, samples and edits.", DefaultValueFactory = _ => defaults.Seed };
-        var output = new Option<DirectoryInfo>("--out") { Description = "Run folder (actor.ckpt, training state, TensorBoard events).", DefaultValueFactory = _ => new DirectoryInfo(defaults.OutputDir) };
+        var steps = new Option<int>("--steps") { Description = "GRPO steps (one batch of states each).", DefaultValueFactory = _ => defaults.Run.TotalSteps }.InRange(1, 10_000_000);
+        var seed = new Option<long>("--seed") { Description = "Seed of the prompts, rollouts, state order, samples and edits.", DefaultValueFactory = _ => defaults.Run.Seed };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Run folder (actor.ckpt, training state, TensorBoard events).", DefaultValueFactory = _ => new DirectoryInfo(defaults.Run.OutputDir) };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out exactly where it stopped, with its options (--steps may raise the total)." };
-        var every = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints (0 = only at the end and when stopped).", DefaultValueFactory = _ => defaults.CheckpointEvery }.InRange(0, 10_000_000);
-        var threads = new Option<int>("--threads") { Description = "Torch CPU threads (0 = libtorch's default).", DefaultValueFactory = _ => defaults.NumThreads }.InRange(0, 1024);
+        var every = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints (0 = only at the end and when stopped).", DefaultValueFactory = _ => defaults.Run.CheckpointEvery }.InRange(0, 10_000_000);
+        var threads = new Option<int>("--threads") { Description = "Torch CPU threads (0 = libtorch's default).", DefaultValueFactory = _ => defaults.Run.NumThreads }.InRange(0, 1024);
         var prompts = new Option<int>("--prompts") { Description = "Training prompts whose loop rollouts make the states (never evaluation prompts).", DefaultValueFactory = _ => defaults.TrainingPrompts }.InRange(1, 1_000_000);
         var rounds = new Option<int>("--rollout-rounds") { Description = "Edit rounds of each rollout; every unsatisfied round is a state.", DefaultValueFactory = _ => defaults.RolloutRounds }.InRange(0, 32);
         var evalSet = new Option<FileInfo>("--eval-set") { Description = "Evaluation prompts, never used for training.", DefaultValueFactory = _ => new FileInfo(EvaluationSet.RelativePath) };
@@ -56,11 +56,14 @@ static class TrainGrpoCommand
                 if (result.GetValue(resume))
                 {
                     RlRig.Torch.TorchRuntime.EnsureLoaded();
-                    var saved = ActorGrpoTrainer.ReadRun(outputDir).Options;
+                    var saved = ActorGrpoTrainer.ReadRun(outputDir);
                     options = saved with
                     {
-                        TotalSteps = result.GetResult(steps) is null or { Implicit: true } ? saved.TotalSteps : result.GetValue(steps),
-                        OutputDir = outputDir, Resume = true, NumThreads = result.GetValue(threads),
+                        Run = saved.Run with
+                        {
+                            TotalSteps = result.GetResult(steps) is null or { Implicit: true } ? saved.Run.TotalSteps : result.GetValue(steps),
+                            OutputDir = outputDir, Resume = true, NumThreads = result.GetValue(threads),
+                        },
                     };
                 }
                 else
@@ -74,8 +77,12 @@ static class TrainGrpoCommand
                             Temperature = result.GetValue(temperature), ScaleRewards = result.GetValue(scale), LossType = result.GetValue(loss),
                             NumIterations = result.GetValue(iterations), RewardWeights = result.GetValue(weights),
                         },
-                        TotalSteps = result.GetValue(steps), Seed = result.GetValue(seed), OutputDir = outputDir, CheckpointEvery = result.GetValue(every),
-                        NumThreads = result.GetValue(threads), TrainingPrompts = result.GetValue(prompts), RolloutRounds = result.GetValue(rounds),
+                        Run = new GrpoRunOptions
+                        {
+                            TotalSteps = result.GetValue(steps), Seed = result.GetValue(seed), OutputDir = outputDir, CheckpointEvery = result.GetValue(every),
+                            NumThreads = result.GetValue(threads),
+                        },
+                        TrainingPrompts = result.GetValue(prompts), RolloutRounds = result.GetValue(rounds),
                     };
                 }
                 ValidateNamingFlags(options);
@@ -95,8 +102,8 @@ static class TrainGrpoCommand
         [nameof(GrpoOptions.LearningRate)] = "--lr", [nameof(GrpoOptions.Beta)] = "--beta", [nameof(GrpoOptions.Epsilon)] = "--epsilon",
         [nameof(GrpoOptions.EpsilonHigh)] = "--epsilon-high", [nameof(GrpoOptions.Temperature)] = "--temperature",
         [nameof(GrpoOptions.NumIterations)] = "--num-iterations", [nameof(GrpoOptions.RewardWeights)] = "--reward-weights",
-        [nameof(ActorGrpoOptions.Grpo)] = "--reward-weights", [nameof(ActorGrpoOptions.TotalSteps)] = "--steps",
-        [nameof(ActorGrpoOptions.TrainingPrompts)] = "--prompts", [nameof(ActorGrpoOptions.RolloutRounds)] = "--rollout-rounds", [nameof(ActorGrpoOptions.Seed)] = "--seed",
+        [nameof(ActorGrpoOptions.Grpo)] = "--reward-weights", [nameof(GrpoRunOptions.TotalSteps)] = "--steps",
+        [nameof(ActorGrpoOptions.TrainingPrompts)] = "--prompts", [nameof(ActorGrpoOptions.RolloutRounds)] = "--rollout-rounds", [nameof(GrpoRunOptions.Seed)] = "--seed",
     };
 
     static void ValidateNamingFlags(ActorGrpoOptions options)
@@ -129,11 +136,11 @@ static class TrainGrpoCommand
         {
             var clock = Stopwatch.StartNew();
             var commit = TrainCommand.GitCommit();
-            var trainingPrompts = RolloutStates.TrainingPrompts(components.World, EvaluationSet.Read(evalSetPath), options.TrainingPrompts, (int)options.Seed);
+            var trainingPrompts = RolloutStates.TrainingPrompts(components.World, EvaluationSet.Read(evalSetPath), options.TrainingPrompts, (int)options.Run.Seed);
             Console.Error.WriteLine($"Collecting states: {options.TrainingPrompts} training prompts, {options.RolloutRounds} rollout rounds each ...");
             var loop = new GenerateReflectEditLoop(components.Diffuser, components.Checker, components.Actor, components.Editor, new LoopOptions { MaxRounds = options.RolloutRounds });
             IReadOnlyList<ActorState> pool;
-            try { pool = await RolloutStates.CollectAsync(loop, trainingPrompts, unchecked((int)options.Seed * 100_003), cancellationToken: ct); }
+            try { pool = await RolloutStates.CollectAsync(loop, trainingPrompts, unchecked((int)options.Run.Seed * 100_003), cancellationToken: ct); }
             catch (OperationCanceledException) { Console.Error.WriteLine($"{name}: interrupted while collecting states; nothing was trained"); return ExitCodes.Interrupted; }
             try
             {
@@ -142,7 +149,7 @@ static class TrainGrpoCommand
                 catch (Exception e) when (CommandErrors.IsUserFacing(e)) { return CommandErrors.Report(name, e); }
                 using (trainer)
                 {
-                    Console.Error.WriteLine($"Training {options.TotalSteps} steps ({options.Grpo.StatesPerBatch} states x {options.Grpo.NumGenerations} instructions, pool of {trainer.PoolSize} states) from step {trainer.Step} into {options.OutputDir}");
+                    Console.Error.WriteLine($"Training {options.Run.TotalSteps} steps ({options.Grpo.StatesPerBatch} states x {options.Grpo.NumGenerations} instructions, pool of {trainer.PoolSize} states) from step {trainer.Step} into {options.Run.OutputDir}");
                     GrpoProgress? last = null;
                     await foreach (var p in trainer.TrainAsync(ct))
                     {
@@ -153,9 +160,9 @@ static class TrainGrpoCommand
                         if (Console.IsErrorRedirected) Console.Error.WriteLine();
                     }
                     Console.Error.WriteLine();
-                    var stopped = trainer.Step < options.TotalSteps;
-                    var checkpoint = ActorGrpoTrainer.CheckpointPath(options.OutputDir);
-                    if (!stopped) TrainCommand.RecordProvenance(checkpoint, clock.Elapsed, options.Resume, commit);
+                    var stopped = trainer.Step < options.Run.TotalSteps;
+                    var checkpoint = ActorGrpoTrainer.CheckpointPath(options.Run.OutputDir);
+                    if (!stopped) TrainCommand.RecordProvenance(checkpoint, clock.Elapsed, options.Run.Resume, commit);
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"{(stopped ? "Stopped" : "Finished")} at step {trainer.Step} after {clock.Elapsed:hh\\:mm\\:ss}; last reward {last?.Reward:F3}; checkpoint {checkpoint}{(stopped ? " (continue with --resume)" : "")}"));
                     return 0;

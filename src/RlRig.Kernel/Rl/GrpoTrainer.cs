@@ -28,13 +28,17 @@ public interface IGrpoPolicy<TState, TSample>
     IEnumerable<Parameter> TrainableParameters();
 }
 
-/// <summary>Samples drawn by a policy: the samples, (B, T) their log-probabilities when drawn, and (B, T) which tokens are real.</summary>
-public sealed record GrpoRollout<TSample>(IReadOnlyList<TSample> Samples, Tensor LogProbs, Tensor Mask) : IDisposable
+/// <summary>
+/// Samples drawn by a policy: the samples, (B, T) their log-probabilities when drawn, (B, T) which tokens are real, and
+/// whatever else the policy keeps to score them again (a diffusion chain's latents), disposed with the rollout.
+/// </summary>
+public sealed record GrpoRollout<TSample>(IReadOnlyList<TSample> Samples, Tensor LogProbs, Tensor Mask, IDisposable? Kept = null) : IDisposable
 {
     public void Dispose()
     {
         LogProbs.Dispose();
         Mask.Dispose();
+        Kept?.Dispose();
     }
 }
 

@@ -24,7 +24,8 @@ public sealed class ActorGrpoTrainerTests : TorchTestBase
     static ActorGrpoOptions Quick(string dir, int steps, bool resume = false) => new()
     {
         Grpo = new ActorGrpoOptions().Grpo with { NumGenerations = 4, GenerationBatchSize = 8, LearningRate = 1e-3, MaxCompletionLength = 12 },
-        TotalSteps = steps, TrainingPrompts = 8, CheckpointEvery = 0, LogEvery = 0, OutputDir = dir, Resume = resume, NumThreads = 0,
+        Run = new GrpoRunOptions { TotalSteps = steps, CheckpointEvery = 0, LogEvery = 0, OutputDir = dir, Resume = resume, NumThreads = 0 },
+        TrainingPrompts = 8,
     };
 
     static async Task<IReadOnlyList<ActorState>> Pool(FakeWorld w)
@@ -85,8 +86,9 @@ public sealed class ActorGrpoTrainerTests : TorchTestBase
             await foreach (var _ in trainer.TrainAsync()) { }
         using var a = TinyActor(3);
         using var r = TinyActor(3);
-        var other = Quick(temp.Path, 2, resume: true) with { Seed = 5 };
-        var e = Assert.Throws<ActorCheckpointException>(() => new ActorGrpoTrainer(a, r, new FakeWorld.Checker(w), new FakeWorld.Editor(w), pool, other));
+        var quick = Quick(temp.Path, 2, resume: true);
+        var other = quick with { Run = quick.Run with { Seed = 5 } };
+        var e = Assert.Throws<GrpoCheckpointException>(() => new ActorGrpoTrainer(a, r, new FakeWorld.Checker(w), new FakeWorld.Editor(w), pool, other));
         Assert.Contains("training-state.bin", e.Message);
     }
 }
