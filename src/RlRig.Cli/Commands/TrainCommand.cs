@@ -9,10 +9,10 @@ using RlRig.World;
 
 namespace RlRig.Cli.Commands;
 
-/// <summary><c>rlrig train diffuser|checker|editor|actor</c>: trains the shapes world's models.</summary>
+/// <summary><c>rlrig train diffuser|checker|editor|actor|actor-grpo</c>: trains the shapes world's models.</summary>
 public static class TrainCommand
 {
-    public static Command Create() => new("train", "Train a model.") { Diffuser(), Checker(), Editor(), Actor() };
+    public static Command Create() => new("train", "Train a model.") { Diffuser(), Checker(), Editor(), Actor(), TrainGrpoCommand.ActorGrpo() };
 
     static Command Diffuser()
     {
@@ -332,7 +332,7 @@ public static class TrainCommand
     }
 
     // The manifest must say how to reproduce the checkpoint: the command line, the code's commit, and what it cost.
-    static void RecordProvenance(string checkpoint, TimeSpan elapsed, bool resumed, string commit) =>
+    internal static void RecordProvenance(string checkpoint, TimeSpan elapsed, bool resumed, string commit) =>
         Manifest.Update(checkpoint, "produced_by", new System.Text.Json.Nodes.JsonObject
         {
             ["command"] = "rlrig " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
@@ -343,7 +343,7 @@ public static class TrainCommand
             ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
         });
 
-    static string GitCommit()
+    internal static string GitCommit()
     {
         try
         {

@@ -14,9 +14,9 @@ public interface IGrpoPolicy<TState, TSample>
     /// <summary>
     /// <paramref name="numGenerations"/> samples for each state, state after state (the group of state s is samples
     /// [s G, (s + 1) G)), drawn at <see cref="GrpoOptions.Temperature"/> (and top-k/top-p where they apply) from
-    /// <paramref name="generator"/>, without gradients.
+    /// <paramref name="seed"/> (the same seed, states and weights give the same samples), without gradients.
     /// </summary>
-    GrpoRollout<TSample> Sample(IReadOnlyList<TState> states, int numGenerations, GrpoOptions options, Generator generator);
+    GrpoRollout<TSample> Sample(IReadOnlyList<TState> states, int numGenerations, GrpoOptions options, long seed);
 
     /// <summary>
     /// (B, T) per-token log-probabilities of the samples, sample i being for <c>states[i]</c>, under the current weights
@@ -28,13 +28,17 @@ public interface IGrpoPolicy<TState, TSample>
     IEnumerable<Parameter> TrainableParameters();
 }
 
-/// <summary>Samples drawn by a policy: the samples, (B, T) their log-probabilities when drawn, and (B, T) which tokens are real.</summary>
-public sealed record GrpoRollout<TSample>(IReadOnlyList<TSample> Samples, Tensor LogProbs, Tensor Mask) : IDisposable
+/// <summary>
+/// Samples drawn by a policy: the samples, (B, T) their log-probabilities when drawn, (B, T) which tokens are real, and
+/// whatever else the policy keeps to score them again (a diffusion chain's latents), disposed with the rollout.
+/// </summary>
+public sealed record GrpoRollout<TSample>(IReadOnlyList<TSample> Samples, Tensor LogProbs, Tensor Mask, IDisposable? Kept = null) : IDisposable
 {
     public void Dispose()
     {
         LogProbs.Dispose();
         Mask.Dispose();
+        Kept?.Dispose();
     }
 }
 
@@ -110,17 +114,18 @@ public sealed class GrpoTrainer<TState, TSample> : IDisposable
     public GrpoOptions Options { get; }
 
     /// <summary>The AdamW optimiser, for a trainer's checkpoint (its state must be saved for an exact resume).</summary>
-    public optim.Optimizer Optimizer { get; }
+    public AdamW Optimizer { get; }
 
     /// <summary>One step on <paramref name="states"/> (<see cref="GrpoOptions.StatesPerBatch"/> of them, or any number of whole groups' worth).</summary>
     /// <exception cref="RewardFunctionException">A reward function returned a NaN or infinite reward; the message names it.</exception>
-    public async Task<GrpoStepReport<TState, TSample>> StepAsync(IReadOnlyList<TState> states, Generator generator, CancellationToken cancellationToken = default)
+    /// <param name="seed">All of the step's sampling randomness (a trainer derives it from its step, so a resumed run repeats it).</param>
+    public async Task<GrpoStepReport<TState, TSample>> StepAsync(IReadOnlyList<TState> states, long seed, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(states);
         if (states.Count == 0) throw new ArgumentException("give at least one state", nameof(states));
         var g = Options.NumGenerations;
         var perSample = states.SelectMany(s => Enumerable.Repeat(s, g)).ToList();
-        using var rollout = SampleInScope(states, g, generator);
+        using var rollout = SampleInScope(states, g, seed);
         if (rollout.Samples.Count != perSample.Count)
             throw new InvalidOperationException($"the policy drew {rollout.Samples.Count} samples for {states.Count} states x {g} generations");
         var scores = new List<IReadOnlyList<double?>>();
@@ -158,10 +163,10 @@ public sealed class GrpoTrainer<TState, TSample> : IDisposable
     }
 
     // The policy's intermediate tensors die with the scope; only the rollout's two leave it (the caller disposes them).
-    GrpoRollout<TSample> SampleInScope(IReadOnlyList<TState> states, int numGenerations, Generator generator)
+    GrpoRollout<TSample> SampleInScope(IReadOnlyList<TState> states, int numGenerations, long seed)
     {
         using var scope = NewDisposeScope();
-        var rollout = policy.Sample(states, numGenerations, Options, generator);
+        var rollout = policy.Sample(states, numGenerations, Options, seed);
         rollout.LogProbs.MoveToOuterDisposeScope();
         rollout.Mask.MoveToOuterDisposeScope();
         return rollout;

@@ -13,7 +13,14 @@ internal static class TrainingLoop
     /// <param name="trainStep">One optimisation step, logging included; returns its report with the speed fields 0.</param>
     /// <param name="saveCheckpoint">Writes the checkpoints; returns the inference checkpoint's path.</param>
     public static IEnumerable<TrainProgress> Run(Func<int> step, int totalSteps, int checkpointEvery, Func<TrainProgress> trainStep,
-        Func<string> saveCheckpoint, CancellationToken ct)
+        Func<string> saveCheckpoint, CancellationToken ct) =>
+        Run(step, totalSteps, checkpointEvery, trainStep, saveCheckpoint,
+            (report, rate, eta, saved) => report with { StepsPerSecond = rate, Eta = eta, CheckpointPath = saved }, ct);
+
+    /// <summary>The same loop for any trainer's report type (GRPO's reports carry rewards, not a loss).</summary>
+    /// <param name="withTiming">The report with its speed (steps/s), ETA and the checkpoint written after it (or null).</param>
+    public static IEnumerable<T> Run<T>(Func<int> step, int totalSteps, int checkpointEvery, Func<T> trainStep,
+        Func<string> saveCheckpoint, Func<T, double, TimeSpan, string?, T> withTiming, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
         double? secondsPerStep = null;
@@ -29,12 +36,7 @@ internal static class TrainingLoop
             // A short moving average: steady enough for an ETA, quick to follow a change of load.
             secondsPerStep = secondsPerStep is { } s ? 0.9 * s + 0.1 * took : took;
             var rate = 1.0 / Math.Max(secondsPerStep.Value, 1e-9);
-            yield return report with
-            {
-                StepsPerSecond = rate,
-                Eta = TimeSpan.FromSeconds((totalSteps - done) / rate),
-                CheckpointPath = saved,
-            };
+            yield return withTiming(report, rate, TimeSpan.FromSeconds((totalSteps - done) / rate), saved);
         }
     }
 }

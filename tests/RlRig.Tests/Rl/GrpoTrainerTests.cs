@@ -27,9 +27,10 @@ public sealed class GrpoTrainerTests : TorchTestBase
             return nn.functional.softmax(logits, 0)[arm].item<float>();
         }
 
-        public GrpoRollout<int> Sample(IReadOnlyList<int> states, int numGenerations, GrpoOptions options, Generator generator)
+        public GrpoRollout<int> Sample(IReadOnlyList<int> states, int numGenerations, GrpoOptions options, long seed)
         {
             using var _ = no_grad();
+            using var generator = new Generator().manual_seed(seed);
             var probs = nn.functional.softmax(logits / options.Temperature, 0);
             var arms = multinomial(probs, states.Count * numGenerations, replacement: true, generator: generator);
             var samples = arms.data<long>().Select(a => (int)a).ToList();
@@ -54,10 +55,9 @@ public sealed class GrpoTrainerTests : TorchTestBase
         using var bandit = new Bandit(5);
         var options = new GrpoOptions { NumGenerations = 8, GenerationBatchSize = 32, LearningRate = 0.05 };
         using var trainer = new GrpoTrainer<int, int>(bandit, [Hit(3)], options);
-        var generator = new Generator().manual_seed(0);
         Assert.Equal(0.2, bandit.Probability(3), 5);
         var rewards = new List<double>();
-        for (var step = 0; step < 60; step++) rewards.Add((await trainer.StepAsync(States, generator)).RewardMean);
+        for (var step = 0; step < 60; step++) rewards.Add((await trainer.StepAsync(States, step)).RewardMean);
         Assert.True(bandit.Probability(3) > 0.9, $"p(arm 3) = {bandit.Probability(3):F3} after 60 steps");
         Assert.True(rewards.TakeLast(10).Average() > rewards.Take(10).Average() + 0.4, string.Join(", ", rewards.Select(r => r.ToString("F2"))));
     }
@@ -67,12 +67,12 @@ public sealed class GrpoTrainerTests : TorchTestBase
     {
         using var once = new Bandit(5);
         using var trainerOnce = new GrpoTrainer<int, int>(once, [Hit(3)], new GrpoOptions { NumGenerations = 8, GenerationBatchSize = 32, LearningRate = 0.5 });
-        var single = await trainerOnce.StepAsync(States, new Generator().manual_seed(1));
+        var single = await trainerOnce.StepAsync(States, 1);
         Assert.Equal(0, single.ClipRatioRegion);    // one pass: the ratio is exactly 1
 
         using var thrice = new Bandit(5);
         using var trainerThrice = new GrpoTrainer<int, int>(thrice, [Hit(3)], new GrpoOptions { NumGenerations = 8, GenerationBatchSize = 32, LearningRate = 0.5, NumIterations = 3 });
-        var report = await trainerThrice.StepAsync(States, new Generator().manual_seed(1));
+        var report = await trainerThrice.StepAsync(States, 1);
         Assert.True(report.ClipRatioRegion > 0, "by the third pass a large step must have pushed ratios past 1 +- 0.2");
         Assert.True(thrice.Probability(3) > once.Probability(3));
     }
@@ -83,7 +83,7 @@ public sealed class GrpoTrainerTests : TorchTestBase
         using var bandit = new Bandit(3);
         var constant = new RewardFunction<int, int>("constant", (_, arms, _) => Task.FromResult<IReadOnlyList<double?>>([.. arms.Select(_ => (double?)1.0)]));
         using var trainer = new GrpoTrainer<int, int>(bandit, [constant], new GrpoOptions { NumGenerations = 4, GenerationBatchSize = 8, LearningRate = 0.1 });
-        var report = await trainer.StepAsync([0, 1], new Generator().manual_seed(2));
+        var report = await trainer.StepAsync([0, 1], 2);
         Assert.Equal(1.0, report.Metrics()["frac_reward_zero_std"]);
         Assert.Equal(0, report.Loss);
         Assert.Equal(1 / 3.0, bandit.Probability(0), 5);
@@ -96,7 +96,7 @@ public sealed class GrpoTrainerTests : TorchTestBase
         using var bandit = new Bandit(3);
         var broken = new RewardFunction<int, int>("broken-judge", (_, arms, _) => Task.FromResult<IReadOnlyList<double?>>([.. arms.Select(_ => (double?)double.NaN)]));
         using var trainer = new GrpoTrainer<int, int>(bandit, [Hit(1), broken], new GrpoOptions { NumGenerations = 2, GenerationBatchSize = 4, LearningRate = 0.1 });
-        var e = await Assert.ThrowsAsync<RewardFunctionException>(() => trainer.StepAsync([0, 1], new Generator().manual_seed(3)));
+        var e = await Assert.ThrowsAsync<RewardFunctionException>(() => trainer.StepAsync([0, 1], 3));
         Assert.Contains("'broken-judge'", e.Message);
         Assert.Equal(1 / 3.0, bandit.Probability(1), 5);
     }
@@ -109,9 +109,8 @@ public sealed class GrpoTrainerTests : TorchTestBase
             using var policy = new Bandit(5);
             using var reference = new Bandit(5);
             using var trainer = new GrpoTrainer<int, int>(policy, [Hit(3)], new GrpoOptions { NumGenerations = 8, GenerationBatchSize = 32, LearningRate = 0.05, Beta = beta }, reference);
-            var generator = new Generator().manual_seed(4);
-            GrpoStepReport<int, int>? last = null;
-            for (var step = 0; step < 30; step++) last = await trainer.StepAsync(States, generator);
+                        GrpoStepReport<int, int>? last = null;
+            for (var step = 0; step < 30; step++) last = await trainer.StepAsync(States, 1000 + step);
             return (policy.Probability(3), last!.Kl);
         }
         var free = await Train(0);
@@ -127,10 +126,9 @@ public sealed class GrpoTrainerTests : TorchTestBase
     {
         using var bandit = new Bandit(5);
         using var trainer = new GrpoTrainer<int, int>(bandit, [Hit(3)], new GrpoOptions { NumGenerations = 8, GenerationBatchSize = 32, LearningRate = 0.01 });
-        var generator = new Generator().manual_seed(5);
-        for (var step = 0; step < 50; step++) await trainer.StepAsync(States, generator);
+        for (var step = 0; step < 50; step++) await trainer.StepAsync(States, step);
         var before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-        for (var step = 0; step < 1000; step++) await trainer.StepAsync(States, generator);
+        for (var step = 50; step < 1050; step++) await trainer.StepAsync(States, step);
         Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
     }
 }

@@ -1,0 +1,62 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace RlRig.Rl;
+
+/// <summary>
+/// Actor-GRPO's options: the algorithm's (<see cref="Grpo"/>, TRL's names), the run's (<see cref="Run"/>), and where
+/// its states come from. Defaults are the committed recipe's where one exists.
+/// </summary>
+public sealed record ActorGrpoOptions
+{
+    /// <summary>
+    /// The algorithm. Defaults: G = 8 instructions per state, 64 per batch (8 states), learning rate 1e-5 (the supervised
+    /// Actor's was 1e-3; an RL step must move it far less), beta 0.04 (the supervised Actor as reference keeps the policy
+    /// writing the language), temperature 1, at most 24 tokens, reward weights (checker_gain 1, validity 0.25).
+    /// </summary>
+    public GrpoOptions Grpo { get; init; } = new()
+    {
+        NumGenerations = 8,
+        GenerationBatchSize = 64,
+        LearningRate = 1e-5,
+        Beta = 0.04,
+        MaxCompletionLength = 24,
+        RewardWeights = [1.0, 0.25],
+    };
+    /// <summary>The run: 300 steps, checkpoints every 25, into runs/actor-grpo by default.</summary>
+    public GrpoRunOptions Run { get; init; } = new() { OutputDir = Path.Combine("runs", "actor-grpo") };
+    /// <summary>Training prompts whose loop rollouts make the pool of states (never evaluation prompts). Defaults to 600.</summary>
+    public int TrainingPrompts { get; init; } = 600;
+    /// <summary>Edit rounds of each rollout; every unsatisfied round is a state. Defaults to 2.</summary>
+    public int RolloutRounds { get; init; } = 2;
+
+    /// <exception cref="ArgumentException">A field is out of range; the message says which and how to fix it.</exception>
+    public ActorGrpoOptions Validate()
+    {
+        void Require(bool ok, string field, string how) { if (!ok) throw new ArgumentException($"ActorGrpoOptions.{field}: {how}", field); }
+        (Grpo ?? throw new ArgumentException("ActorGrpoOptions.Grpo: give the algorithm's options", nameof(Grpo))).Validate();
+        (Run ?? throw new ArgumentException("ActorGrpoOptions.Run: give the run's options", nameof(Run))).Validate();
+        Require(Grpo.RewardWeights is null || Grpo.RewardWeights.Count == 2, nameof(Grpo),
+            "RewardWeights: give 2 weights, for checker_gain and validity in that order, or none (both 1.0)");
+        Require(TrainingPrompts >= Grpo.StatesPerBatch, nameof(TrainingPrompts), $"{TrainingPrompts} prompts cannot fill a batch of {Grpo.StatesPerBatch} states; use at least that many");
+        Require(RolloutRounds >= 0, nameof(RolloutRounds), $"{RolloutRounds} must be >= 0 (0: only the Diffuser's first images)");
+        return this;
+    }
+
+    /// <summary>What defines the run's results: the algorithm (TRL's names) and where the states come from.</summary>
+    public JsonNode Identity() => new JsonObject
+    {
+        ["grpo"] = JsonNode.Parse(Grpo.ToJson()),
+        ["training_prompts"] = TrainingPrompts,
+        ["rollout_rounds"] = RolloutRounds,
+    };
+
+    /// <summary>Rebuilds the options of a run from its <see cref="Identity"/> and run options.</summary>
+    public static ActorGrpoOptions From(JsonNode identity, GrpoRunOptions run) => new()
+    {
+        Grpo = GrpoOptions.FromJson(identity["grpo"]!.ToJsonString()),
+        TrainingPrompts = identity["training_prompts"]!.GetValue<int>(),
+        RolloutRounds = identity["rollout_rounds"]!.GetValue<int>(),
+        Run = run,
+    };
+}

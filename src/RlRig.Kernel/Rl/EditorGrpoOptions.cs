@@ -1,0 +1,82 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using RlRig.Loop.Editors;
+
+namespace RlRig.Rl;
+
+/// <summary>
+/// Editor-GRPO's options: the algorithm's (<see cref="Grpo"/>, TRL's names), the run's (<see cref="Run"/>), how the
+/// chain is sampled while training, and where the (image, instruction) pairs come from.
+/// </summary>
+public sealed record EditorGrpoOptions
+{
+    /// <summary>
+    /// The algorithm. Defaults: G = 4 edits per (image, instruction), 16 per batch, learning rate 1e-5, beta 0.01 (KL to the
+    /// supervised editor, per step as Flow-GRPO), DDPO's tiny clip range would stall so few steps: epsilon 0.2,
+    /// max_completion_length = the chain's steps.
+    /// </summary>
+    public GrpoOptions Grpo { get; init; } = new()
+    {
+        NumGenerations = 4,
+        GenerationBatchSize = 16,
+        LearningRate = 1e-5,
+        Beta = 0.01,
+        MaxCompletionLength = 10,
+        LossType = GrpoLossType.Grpo,
+    };
+    /// <summary>The run: 300 steps, checkpoints every 25, into runs/editor-grpo by default.</summary>
+    public GrpoRunOptions Run { get; init; } = new() { OutputDir = Path.Combine("runs", "editor-grpo") };
+    /// <summary>
+    /// The chain while training: 10 steps (Flow-GRPO trains on a short chain and samples with the full one), eta 1,
+    /// the supervised editor's guidance. Defaults to <see cref="LearnedEditorOptions"/> with 10 steps.
+    /// </summary>
+    public LearnedEditorOptions Sampling { get; init; } = new() { Steps = 10 };
+    /// <summary>Fraction of the chain's stochastic steps trained on each batch (DanceGRPO's timestep subset). Defaults to 0.6.</summary>
+    public double TrainedStepFraction { get; init; } = 0.6;
+    /// <summary>Whether a group's edits share their initial noise (DanceGRPO). Defaults to true.</summary>
+    public bool ShareInitialNoise { get; init; } = true;
+    /// <summary>Training prompts whose loop rollouts give the (image, instruction) pairs (never evaluation prompts). Defaults to 300.</summary>
+    public int TrainingPrompts { get; init; } = 300;
+    /// <summary>Edit rounds of each rollout; every instruction of every round is a pair. Defaults to 2.</summary>
+    public int RolloutRounds { get; init; } = 2;
+
+    /// <exception cref="ArgumentException">A field is out of range; the message says which and how to fix it.</exception>
+    public EditorGrpoOptions Validate()
+    {
+        void Require(bool ok, string field, string how) { if (!ok) throw new ArgumentException($"EditorGrpoOptions.{field}: {how}", field); }
+        (Grpo ?? throw new ArgumentException("EditorGrpoOptions.Grpo: give the algorithm's options", nameof(Grpo))).Validate();
+        (Run ?? throw new ArgumentException("EditorGrpoOptions.Run: give the run's options", nameof(Run))).Validate();
+        (Sampling ?? throw new ArgumentException("EditorGrpoOptions.Sampling: give the chain's options", nameof(Sampling))).Validate();
+        Require(Sampling.Eta > 0, nameof(Sampling), $"eta = {Sampling.Eta}: the chain is a policy only with eta > 0 (eta 0 is deterministic), e.g. 1");
+        Require(Grpo.MaxCompletionLength >= Sampling.Steps, nameof(Grpo),
+            $"MaxCompletionLength = {Grpo.MaxCompletionLength} is shorter than the chain's {Sampling.Steps} steps; a step is a token here, set it to {Sampling.Steps}");
+        Require(Grpo.RewardWeights is null || Grpo.RewardWeights.Count == 1, nameof(Grpo), "RewardWeights: there is one reward (edit_fidelity): give 1 weight or none");
+        Require(TrainedStepFraction > 0 && TrainedStepFraction <= 1, nameof(TrainedStepFraction), $"{TrainedStepFraction} must be in (0, 1], e.g. 0.6");
+        Require(TrainingPrompts >= Grpo.StatesPerBatch, nameof(TrainingPrompts), $"{TrainingPrompts} prompts cannot fill a batch of {Grpo.StatesPerBatch} pairs; use at least that many");
+        Require(RolloutRounds >= 0, nameof(RolloutRounds), $"{RolloutRounds} must be >= 0");
+        return this;
+    }
+
+    /// <summary>What defines the run's results: the algorithm (TRL's names), the chain, and where the pairs come from.</summary>
+    public JsonNode Identity() => new JsonObject
+    {
+        ["grpo"] = JsonNode.Parse(Grpo.ToJson()),
+        ["sampling"] = JsonSerializer.SerializeToNode(Sampling),
+        ["trained_step_fraction"] = TrainedStepFraction,
+        ["share_initial_noise"] = ShareInitialNoise,
+        ["training_prompts"] = TrainingPrompts,
+        ["rollout_rounds"] = RolloutRounds,
+    };
+
+    /// <summary>Rebuilds the options of a run from its <see cref="Identity"/> and run options.</summary>
+    public static EditorGrpoOptions From(JsonNode identity, GrpoRunOptions run) => new()
+    {
+        Grpo = GrpoOptions.FromJson(identity["grpo"]!.ToJsonString()),
+        Sampling = identity["sampling"].Deserialize<LearnedEditorOptions>()!,
+        TrainedStepFraction = identity["trained_step_fraction"]!.GetValue<double>(),
+        ShareInitialNoise = identity["share_initial_noise"]!.GetValue<bool>(),
+        TrainingPrompts = identity["training_prompts"]!.GetValue<int>(),
+        RolloutRounds = identity["rollout_rounds"]!.GetValue<int>(),
+        Run = run,
+    };
+}
