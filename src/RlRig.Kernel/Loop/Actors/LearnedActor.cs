@@ -156,7 +156,7 @@ public sealed class LearnedActor : IActor, IDisposable
                 {
                     var (ids, valid) = Layout(rows.Select(r => r.Prompt).ToList(), generated, p);
                     var last = Model.call(ids, valid)[.., -1, ..];                                         // (N, V)
-                    lp = nn.functional.log_softmax(last / options.Temperature, -1).data<float>().ToArray(); // (N * V)
+                    lp = nn.functional.log_softmax(Tempered(last, options.Temperature), -1).data<float>().ToArray(); // (N * V)
                 }
                 for (var i = 0; i < n; i++)
                 {
@@ -193,7 +193,7 @@ public sealed class LearnedActor : IActor, IDisposable
         var logits = Model.call(ids, valid)[.., (p - 1)..(p - 1 + length), ..];                    // (B, L, V): position p - 1 + j predicts token j
         var targets = tensor(completions.SelectMany(c => c.Concat(Enumerable.Repeat(0, length - c.Count))).Select(x => (long)x).ToArray(), [completions.Count, length]);
         var mask = tensor(completions.SelectMany(c => Enumerable.Range(0, length).Select(j => j < c.Count)).ToArray(), [completions.Count, length]);
-        var logProbs = nn.functional.log_softmax(logits / t, -1).gather(-1, targets.unsqueeze(-1)).squeeze(-1) * mask.to(float32);  // (B, L)
+        var logProbs = nn.functional.log_softmax(Tempered(logits, t), -1).gather(-1, targets.unsqueeze(-1)).squeeze(-1) * mask.to(float32);  // (B, L)
         return new ActorLogProbs(logProbs.MoveToOuterDisposeScope(), mask.MoveToOuterDisposeScope());
     }
 
@@ -223,6 +223,16 @@ public sealed class LearnedActor : IActor, IDisposable
             for (var j = 0; j < completions[i].Count; j++) (ids[i * length + p + j], valid[i * length + p + j]) = (completions[i][j], true);
         }
         return (tensor(ids, [prompts.Count, length]), tensor(valid, [prompts.Count, length]));
+    }
+
+    // Logits over the temperature. Not `logits / t`: that call's implicit Scalar was once freed under libtorch mid-call
+    // ("Unknown scalar type" in THSTensor_div_scalar, after 400 prompts of an evaluation), so the divisor is a tensor,
+    // and temperature 1 divides by nothing.
+    static Tensor Tempered(Tensor logits, double temperature)
+    {
+        if (temperature == 1.0) return logits.alias();
+        using var t = tensor((float)temperature);
+        return logits / t;
     }
 
     static int ArgMax(ReadOnlySpan<float> row)
