@@ -181,7 +181,9 @@ public sealed class LoopbackServer : IDisposable
     public void Dispose()
     {
         stopping.Cancel();
-        try { listener.Stop(); listener.Close(); } catch (ObjectDisposedException) { }
+        // Closing can throw "Address already in use" when another listener of the process took the port back meanwhile
+        // (the managed HttpListener looks its endpoint up again to remove the prefix): the server is stopped either way.
+        try { listener.Stop(); listener.Close(); } catch (Exception e) when (e is ObjectDisposedException or HttpListenerException) { }
         try { loop.Wait(TimeSpan.FromSeconds(5)); } catch (AggregateException) { }
         stopping.Dispose();
     }
