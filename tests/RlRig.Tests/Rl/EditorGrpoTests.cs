@@ -58,7 +58,7 @@ public sealed class EditorGrpoTests : TorchTestBase
         using var checker = Checker();
         var pool = await Pool(checker, 2);
         using var editor = TinyEditor(1);
-        var policy = new EditorPolicy(new ImageEditPipeline(editor), new LearnedEditorOptions { Steps = 5 }, trainedStepFraction: 0.5);
+        var policy = new EditorPolicy(new ImageEditPipeline(editor), new LearnedEditorOptions { Steps = 5, Strength = 1 }, trainedStepFraction: 0.5);
         var options = new GrpoOptions { NumGenerations = 3, GenerationBatchSize = 6, MaxCompletionLength = 5 };
         using var scope = NewDisposeScope();
         using var rollout = policy.Sample(pool, 3, options, seed: 9);
@@ -86,7 +86,7 @@ public sealed class EditorGrpoTests : TorchTestBase
         EditorGrpoOptions Quick(string dir, int steps, bool resume = false) => new()
         {
             Grpo = new EditorGrpoOptions().Grpo with { NumGenerations = 2, GenerationBatchSize = 4, LearningRate = 1e-3, MaxCompletionLength = 3 },
-            Sampling = new LearnedEditorOptions { Steps = 3 },
+            Sampling = new LearnedEditorOptions { Steps = 3, Strength = 1 },
             Run = new GrpoRunOptions { TotalSteps = steps, CheckpointEvery = 0, LogEvery = 0, OutputDir = dir, Resume = resume, NumThreads = 0 },
             TrainingPrompts = 4,
         };
