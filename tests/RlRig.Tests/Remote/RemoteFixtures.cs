@@ -14,9 +14,11 @@ sealed class RemoteRig : IDisposable
     public LoopbackServer Server { get; } = new();
     public TempDir Cache { get; } = new();
 
+    // 2 s per attempt: under a loaded test run a loopback reply took more than 0.8 s, was retried, and a test counting
+    // requests saw one too many. The fault tests that want a timeout inject 3 s delays or set their own limit.
     public HttpBackendOptions Http => new()
     {
-        AttemptTimeout = TimeSpan.FromMilliseconds(800), MaxRetries = 3, RetryDelay = TimeSpan.FromMilliseconds(5), MaxRetryDelay = TimeSpan.FromMilliseconds(20),
+        AttemptTimeout = TimeSpan.FromSeconds(2), MaxRetries = 3, RetryDelay = TimeSpan.FromMilliseconds(5), MaxRetryDelay = TimeSpan.FromMilliseconds(20),
         MaxConcurrency = 4, CacheFolder = Cache.Path, InputPricePerMillion = 2.5, OutputPricePerMillion = 10,
     };
 
