@@ -52,6 +52,7 @@ static class TrainGrpoCommand
                 if (File.Exists(outputDir)) throw new CommandLineException($"--out {outputDir}: is a file; give a folder for the run");
                 var evalSetPath = result.GetValue(evalSet)!.FullName;
                 if (CommandFiles.ProblemWithInput(evalSetPath, "--eval-set") is { } problem) throw new CommandLineException(problem);
+                if (CommandFiles.ProblemWithInput(setup.ActorCheckpointPath(result), "--actor-checkpoint") is { } missing) throw new CommandLineException(missing);
                 ActorGrpoOptions options;
                 if (result.GetValue(resume))
                 {
