@@ -28,7 +28,11 @@ internal static class TrainingLoop
         {
             if (ct.IsCancellationRequested) { saveCheckpoint(); yield break; }
             var started = clock.Elapsed;
-            var report = trainStep();
+            T report;
+            // A step stopped mid-way (a GRPO step's edits honour the token) has changed nothing yet: the checkpoint holds
+            // the last whole step, and a resume redoes this one exactly.
+            try { report = trainStep(); }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested) { saveCheckpoint(); yield break; }
             var done = step();
             var due = done == totalSteps || (checkpointEvery > 0 && done % checkpointEvery == 0);
             var saved = due ? saveCheckpoint() : null;
