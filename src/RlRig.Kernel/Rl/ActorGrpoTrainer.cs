@@ -28,6 +28,7 @@ public sealed record GrpoProgress(int Step, int TotalSteps, IReadOnlyDictionary<
 public sealed class ActorGrpoTrainer : IDisposable
 {
     readonly GrpoRun<ActorState, ActorSample> run;
+    readonly GrpoTrainer<ActorState, ActorSample> grpo;
 
     /// <param name="actor">The policy, starting from the supervised Actor; trained in place.</param>
     /// <param name="referenceActor">A frozen copy of the supervised Actor (the KL's reference).</param>
@@ -45,7 +46,7 @@ public sealed class ActorGrpoTrainer : IDisposable
         List<ActorState> usable = [.. pool.Where(s => ActorTokens.StateIds(s.Reflection, actor.World).Length + options.Grpo.MaxCompletionLength <= actor.Model.Config.ContextLength)];
         GrpoRun<ActorState, ActorSample>? built = null;
         var rewards = new ActorEditRewards<ActorSample>(checker, editor, s => s.Proposal, i => built!.SampleSeed(i));
-        var grpo = new GrpoTrainer<ActorState, ActorSample>(new ActorPolicy(actor), [rewards.CheckerGain, rewards.Validity], options.Grpo, new ActorPolicy(referenceActor));
+        grpo = new GrpoTrainer<ActorState, ActorSample>(new ActorPolicy(actor), [rewards.CheckerGain, rewards.Validity], options.Grpo, new ActorPolicy(referenceActor));
         try
         {
             built = new GrpoRun<ActorState, ActorSample>(grpo, actor.Model, usable, options.Run, options.Identity(),
@@ -70,6 +71,14 @@ public sealed class ActorGrpoTrainer : IDisposable
 
     /// <summary>Trains to the run's last step, a report after every step; on cancellation it writes a checkpoint and ends normally.</summary>
     public IAsyncEnumerable<GrpoProgress> TrainAsync(CancellationToken ct = default) => run.TrainAsync(ct);
+
+    /// <summary>
+    /// The group a step would draw for <paramref name="states"/> from <paramref name="seed"/> under the current policy:
+    /// G instructions per state, each carried out by the editor (with the edit seeds of the run's next step), its rewards
+    /// and advantage, without learning from them (to show what GRPO sees in a state of the pool, say).
+    /// </summary>
+    public Task<GrpoBatch<ActorState, ActorSample>> ScoreAsync(IReadOnlyList<ActorState> states, long seed, CancellationToken ct = default) =>
+        grpo.ScoreAsync(states, seed, ct);
 
     /// <summary>The options of the run in <paramref name="outputDir"/>, for a resume.</summary>
     public static ActorGrpoOptions ReadRun(string outputDir)

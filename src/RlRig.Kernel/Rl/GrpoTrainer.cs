@@ -42,12 +42,15 @@ public sealed record GrpoRollout<TSample>(IReadOnlyList<TSample> Samples, Tensor
     }
 }
 
-/// <summary>One GRPO step: its samples' rewards and the figures TRL logs (<see cref="Metrics"/> gives them under TRL's names).</summary>
+/// <summary>
+/// A batch as GRPO sees it before learning from it: the states, <see cref="GrpoOptions.NumGenerations"/> samples for each
+/// (sample i is for state i / G), their rewards and their group-relative advantages.
+/// </summary>
+public sealed record GrpoBatch<TState, TSample>(IReadOnlyList<TState> States, IReadOnlyList<TSample> Samples, RewardTable Rewards, AdvantageResult Advantages);
+
+/// <summary>One GRPO step: the batch it learned from and the figures TRL logs (<see cref="Metrics"/> gives them under TRL's names).</summary>
 public sealed record GrpoStepReport<TState, TSample>(
-    IReadOnlyList<TState> States,
-    IReadOnlyList<TSample> Samples,
-    RewardTable Rewards,
-    AdvantageResult Advantages,
+    GrpoBatch<TState, TSample> Batch,
     double RewardMean,
     double RewardStd,
     double Loss,
@@ -69,11 +72,11 @@ public sealed record GrpoStepReport<TState, TSample>(
             ["clip_ratio/low_mean"] = ClipRatioLow,
             ["clip_ratio/high_mean"] = ClipRatioHigh,
             ["clip_ratio/region_mean"] = ClipRatioRegion,
-            ["frac_reward_zero_std"] = Advantages.FracRewardZeroStd,
-            ["frac_too_few_valid_rewards"] = Advantages.FracTooFewValid,
+            ["frac_reward_zero_std"] = Batch.Advantages.FracRewardZeroStd,
+            ["frac_too_few_valid_rewards"] = Batch.Advantages.FracTooFewValid,
             ["grad_norm"] = GradNorm,
         };
-        foreach (var (name, mean) in Rewards.MeanPerFunction()) metrics[$"rewards/{name}/mean"] = mean;
+        foreach (var (name, mean) in Batch.Rewards.MeanPerFunction()) metrics[$"rewards/{name}/mean"] = mean;
         return metrics;
     }
 }
@@ -121,21 +124,12 @@ public sealed class GrpoTrainer<TState, TSample> : IDisposable
     /// <param name="seed">All of the step's sampling randomness (a trainer derives it from its step, so a resumed run repeats it).</param>
     public async Task<GrpoStepReport<TState, TSample>> StepAsync(IReadOnlyList<TState> states, long seed, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(states);
-        if (states.Count == 0) throw new ArgumentException("give at least one state", nameof(states));
-        var g = Options.NumGenerations;
-        var perSample = states.SelectMany(s => Enumerable.Repeat(s, g)).ToList();
-        using var rollout = SampleInScope(states, g, seed);
-        if (rollout.Samples.Count != perSample.Count)
-            throw new InvalidOperationException($"the policy drew {rollout.Samples.Count} samples for {states.Count} states x {g} generations");
-        var scores = new List<IReadOnlyList<double?>>();
-        foreach (var function in rewardFunctions)
-            scores.Add(await function.Score(perSample, rollout.Samples, cancellationToken).ConfigureAwait(false));
-        var rewards = RewardTable.Combine([.. rewardFunctions.Select(f => f.Name)], scores, weights, perSample.Count);
-        var advantages = GroupAdvantages.Compute(rewards.Total, g, Options.ScaleRewards, Options.StdEpsilon);
+        var (drawn, batch) = await DrawAndScoreAsync(states, seed, cancellationToken).ConfigureAwait(false);
+        using var rollout = drawn;
+        var perSample = PerSample(states);
         cancellationToken.ThrowIfCancellationRequested();
         using var scope = NewDisposeScope();
-        var advantageTensor = tensor(advantages.Advantages.Select(a => (float)a).ToArray());
+        var advantageTensor = tensor(batch.Advantages.Advantages.Select(a => (float)a).ToArray());
         Tensor? referenceLogProbs = null;
         Tensor? oldLogProbs = null;
         using (no_grad())
@@ -156,10 +150,52 @@ public sealed class GrpoTrainer<TState, TSample> : IDisposable
             Optimizer.step();
             (loss, kl, clipLow, clipHigh, clipRegion) = (output.Loss.item<float>(), output.Kl, output.ClipRatioLow, output.ClipRatioHigh, output.ClipRatioRegion);
         }
-        var valid = rewards.Total.Where(r => !double.IsNaN(r)).ToList();
+        var valid = batch.Rewards.Total.Where(r => !double.IsNaN(r)).ToList();
         var mean = valid.Count == 0 ? double.NaN : valid.Average();
         var std = valid.Count < 2 ? 0 : Math.Sqrt(valid.Sum(r => (r - mean) * (r - mean)) / (valid.Count - 1));
-        return new GrpoStepReport<TState, TSample>(states, rollout.Samples, rewards, advantages, mean, std, loss, kl, clipLow, clipHigh, clipRegion, gradNorm);
+        return new GrpoStepReport<TState, TSample>(batch, mean, std, loss, kl, clipLow, clipHigh, clipRegion, gradNorm);
+    }
+
+    /// <summary>
+    /// What <see cref="StepAsync"/> would learn from, without learning: the samples it would draw for <paramref name="states"/>
+    /// from <paramref name="seed"/> under the current weights, their rewards and advantages. The policy and the optimiser are
+    /// untouched; a step with the same states and seed draws the same samples. What the rollout owns is disposed before
+    /// this returns (an editor chain's images): such samples are for their rewards, not to be read.
+    /// </summary>
+    /// <exception cref="RewardFunctionException">A reward function returned a NaN or infinite reward; the message names it.</exception>
+    public async Task<GrpoBatch<TState, TSample>> ScoreAsync(IReadOnlyList<TState> states, long seed, CancellationToken cancellationToken = default)
+    {
+        var (rollout, batch) = await DrawAndScoreAsync(states, seed, cancellationToken).ConfigureAwait(false);
+        rollout.Dispose();
+        return batch;
+    }
+
+    List<TState> PerSample(IReadOnlyList<TState> states) => [.. states.SelectMany(s => Enumerable.Repeat(s, Options.NumGenerations))];
+
+    // Group sampling, the weighted rewards and the group-relative advantages: everything of a step before the loss.
+    async Task<(GrpoRollout<TSample> Rollout, GrpoBatch<TState, TSample> Batch)> DrawAndScoreAsync(IReadOnlyList<TState> states, long seed, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(states);
+        if (states.Count == 0) throw new ArgumentException("give at least one state", nameof(states));
+        var g = Options.NumGenerations;
+        var perSample = PerSample(states);
+        var rollout = SampleInScope(states, g, seed);
+        try
+        {
+            if (rollout.Samples.Count != perSample.Count)
+                throw new InvalidOperationException($"the policy drew {rollout.Samples.Count} samples for {states.Count} states x {g} generations");
+            var scores = new List<IReadOnlyList<double?>>();
+            foreach (var function in rewardFunctions)
+                scores.Add(await function.Score(perSample, rollout.Samples, cancellationToken).ConfigureAwait(false));
+            var rewards = RewardTable.Combine([.. rewardFunctions.Select(f => f.Name)], scores, weights, perSample.Count);
+            var advantages = GroupAdvantages.Compute(rewards.Total, g, Options.ScaleRewards, Options.StdEpsilon);
+            return (rollout, new GrpoBatch<TState, TSample>(states, rollout.Samples, rewards, advantages));
+        }
+        catch
+        {
+            rollout.Dispose();
+            throw;
+        }
     }
 
     // The policy's intermediate tensors die with the scope; only the rollout's two leave it (the caller disposes them).

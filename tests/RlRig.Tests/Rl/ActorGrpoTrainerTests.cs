@@ -75,6 +75,28 @@ public sealed class ActorGrpoTrainerTests : TorchTestBase
     }
 
     [Fact]
+    public async Task Scoring_a_state_shows_its_group_with_both_rewards_and_leaves_the_actor_as_it_was()
+    {
+        var w = new FakeWorld();
+        var pool = await Pool(w);
+        using var temp = new TempDir();
+        using var actor = TinyActor(3);
+        using var reference = TinyActor(3);
+        using var trainer = new ActorGrpoTrainer(actor, reference, new FakeWorld.Checker(w), new FakeWorld.Editor(w), pool, Quick(temp.Path, 1));
+        var before = Weights(actor);
+        var scored = await trainer.ScoreAsync([pool[0]], seed: 5);
+        Assert.Equal(before, Weights(actor));
+        Assert.Equal(0, trainer.Step);
+        Assert.Equal(4, scored.Samples.Count);
+        Assert.Equal(["checker_gain", "validity"], scored.Rewards.Names);
+        Assert.All(scored.Rewards.PerFunction, f => Assert.Equal(4, f.Count));
+        Assert.Equal(GroupAdvantages.Compute(scored.Rewards.Total, 4, RewardScaling.Group).Advantages, scored.Advantages.Advantages);
+        var again = await trainer.ScoreAsync([pool[0]], seed: 5);
+        Assert.Equal(scored.Samples.Select(s => s.Proposal.Text), again.Samples.Select(s => s.Proposal.Text));
+        Assert.Equal(scored.Rewards.Total, again.Rewards.Total);
+    }
+
+    [Fact]
     public async Task Resuming_with_other_options_is_refused_naming_the_file()
     {
         var w = new FakeWorld();

@@ -63,6 +63,24 @@ public sealed class GrpoTrainerTests : TorchTestBase
     }
 
     [Fact]
+    public async Task Scoring_a_batch_draws_and_rewards_as_a_step_does_and_learns_nothing()
+    {
+        using var bandit = new Bandit(5);
+        using var trainer = new GrpoTrainer<int, int>(bandit, [Hit(3)], new GrpoOptions { NumGenerations = 8, GenerationBatchSize = 32, LearningRate = 0.5 });
+        var scored = await trainer.ScoreAsync(States, 7);
+        Assert.Equal(0.2, bandit.Probability(3), 5);
+        Assert.Equal(States, scored.States);
+        Assert.Equal(32, scored.Samples.Count);
+        Assert.Equal(scored.Samples.Select(a => a == 3 ? 1.0 : 0.0), scored.Rewards.Total);
+        Assert.Equal(GroupAdvantages.Compute(scored.Rewards.Total, 8, RewardScaling.Group).Advantages, scored.Advantages.Advantages);
+        Assert.Contains(scored.Advantages.Advantages, a => a != 0);   // some group of seed 7 holds arm 3 beside other arms
+        var step = await trainer.StepAsync(States, 7);
+        Assert.Equal(scored.Samples, step.Batch.Samples);
+        Assert.Equal(scored.Advantages.Advantages, step.Batch.Advantages.Advantages);
+        Assert.NotEqual(0.2, bandit.Probability(3), 3);
+    }
+
+    [Fact]
     public async Task Several_passes_keep_the_old_policy_so_ratios_move_and_clip()
     {
         using var once = new Bandit(5);
