@@ -46,6 +46,7 @@ static class EvalSystemCommand
                 var seedList = ParseSeeds(result.GetValue(seeds)!);
                 var evalPath = result.GetValue(evalSet)!.FullName;
                 if (CommandFiles.ProblemWithInput(evalPath, "--eval-set") is { } problem) throw new CommandLineException(problem);
+                setup.RequireFiles(result);
                 var records = LaionSgReader.ReadRecords(evalPath).ToList();
                 var prompts = records.Select(r => new EvaluationPrompt(r.ImgId, r.ToSceneGraph())).ToList();
                 if (result.GetValue(limit) > 0) prompts = prompts.Take(result.GetValue(limit)).ToList();

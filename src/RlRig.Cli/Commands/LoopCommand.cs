@@ -42,6 +42,7 @@ static class LoopCommand
             try
             {
                 var options = new LoopOptions { MaxRounds = result.GetValue(rounds) }.Validate();
+                setup.RequireFiles(result);
                 var folder = OutputPolicy.RequireFolder(result.GetValue(output)!.ToString(), "--out",
                     [LoopTraceFile.FileName, "trace.html", .. Enumerable.Range(0, options.MaxRounds + 1).Select(LoopTraceFile.ImageName)], [], setup.Inputs(result));
                 RlRig.Torch.TorchRuntime.EnsureLoaded();

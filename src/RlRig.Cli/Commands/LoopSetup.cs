@@ -15,20 +15,58 @@ sealed class LoopSetup
 {
     public Option<FileInfo> Diffuser { get; } = new("--checkpoint") { Description = "Diffuser checkpoint (also the training-free editor's model).", DefaultValueFactory = _ => new FileInfo(ShapesWorldAssets.DiffuserCheckpoint) };
     public Option<FileInfo> Checker { get; } = new("--checker") { Description = "Checker checkpoint.", DefaultValueFactory = _ => new FileInfo(ShapesWorldAssets.CheckerCheckpoint) };
-    public Option<string> Actor { get; } = new Option<string>("--actor") { Description = "The Actor: rule (the rule-based Actor), learned (the trained policy of --actor-checkpoint, greedy), or vlm (a VLM over HTTP, RLRIG_VLM_*).", DefaultValueFactory = _ => "rule" }.Check(v => v is "rule" or "learned" or RemoteLoopChoices.VlmActor, "rule, learned, or vlm (a VLM behind RLRIG_VLM_*)");
-    public Option<FileInfo> ActorCheckpoint { get; } = new("--actor-checkpoint") { Description = "The learned Actor's checkpoint (read with --actor learned).", DefaultValueFactory = _ => new FileInfo(LearnedActor.RelativePath) };
-    public Option<string> Editor { get; } = new Option<string>("--editor") { Description = "The Inverse Diffuser: training-free (regions redrawn by the Diffuser), learned (the trained instruction-following editor of --editor-checkpoint), or http (an images-API server, RLRIG_IMAGE_*).", DefaultValueFactory = _ => "training-free" }.Check(v => v is "training-free" or "learned" or RemoteLoopChoices.HttpEditor, "training-free, learned, or http (an images-API server behind RLRIG_IMAGE_*)");
-    public Option<FileInfo> EditorCheckpoint { get; } = new("--editor-checkpoint") { Description = "The learned editor's checkpoint (read with --editor learned).", DefaultValueFactory = _ => new FileInfo(ShapesWorldEditor.RelativePath) };
+    /// <summary>The choices of --actor and --editor that read a trained checkpoint: the supervised one, or the Reflection-GRPO one.</summary>
+    public const string Learned = "learned", Grpo = "grpo";
+
+    public Option<string> Actor { get; } = new Option<string>("--actor") { Description = $"The Actor: rule (the rule-based Actor), learned (the supervised policy of --actor-checkpoint, greedy), grpo (the same model trained by Reflection-GRPO; --actor-checkpoint defaults to {LearnedActor.GrpoRelativePath}), or vlm (a VLM over HTTP, RLRIG_VLM_*).", DefaultValueFactory = _ => "rule" }.Check(v => v is "rule" or Learned or Grpo or RemoteLoopChoices.VlmActor, "rule, learned, grpo, or vlm (a VLM behind RLRIG_VLM_*)");
+    public Option<FileInfo> ActorCheckpoint { get; } = new("--actor-checkpoint") { Description = $"The trained Actor's checkpoint, read with --actor learned (default below) or grpo (default {LearnedActor.GrpoRelativePath}).", DefaultValueFactory = _ => new FileInfo(LearnedActor.RelativePath) };
+    public Option<string> Editor { get; } = new Option<string>("--editor") { Description = $"The Inverse Diffuser: training-free (regions redrawn by the Diffuser), learned (the supervised instruction-following editor of --editor-checkpoint), grpo (the same model trained by Reflection-GRPO; --editor-checkpoint defaults to {ShapesWorldEditor.GrpoRelativePath}), or http (an images-API server, RLRIG_IMAGE_*).", DefaultValueFactory = _ => "training-free" }.Check(v => v is "training-free" or Learned or Grpo or RemoteLoopChoices.HttpEditor, "training-free, learned, grpo, or http (an images-API server behind RLRIG_IMAGE_*)");
+    public Option<FileInfo> EditorCheckpoint { get; } = new("--editor-checkpoint") { Description = $"The trained editor's checkpoint, read with --editor learned (default below) or grpo (default {ShapesWorldEditor.GrpoRelativePath}).", DefaultValueFactory = _ => new FileInfo(ShapesWorldEditor.RelativePath) };
     public Option<double> Strength { get; } = new Option<double>("--strength") { Description = "Fraction of the chain the training-free editor re-runs in a region, in (0, 1].", DefaultValueFactory = _ => new TrainingFreeEditorOptions().Strength }.Finite(0, 1, minExclusive: true);
 
     public IEnumerable<Option> All => [Diffuser, Checker, Actor, ActorCheckpoint, Editor, EditorCheckpoint, Strength];
 
-    bool IsLearnedActor(ParseResult result) => result.GetValue(Actor) == "learned";
+    bool ReadsActorCheckpoint(ParseResult result) => result.GetValue(Actor) is Learned or Grpo;
 
-    bool IsLearnedEditor(ParseResult result) => result.GetValue(Editor) == "learned";
+    bool ReadsEditorCheckpoint(ParseResult result) => result.GetValue(Editor) is Learned or Grpo;
 
-    /// <summary>The learned Actor's checkpoint, in full.</summary>
-    public string ActorCheckpointPath(ParseResult result) => result.GetValue(ActorCheckpoint)!.FullName;
+    /// <summary>The trained Actor's checkpoint, in full: --actor-checkpoint, or the default of the --actor choice.</summary>
+    public string ActorCheckpointPath(ParseResult result) => CheckpointPath(result, ActorCheckpoint, result.GetValue(Actor) == Grpo ? LearnedActor.GrpoRelativePath : null);
+
+    /// <summary>The trained editor's checkpoint, in full: --editor-checkpoint, or the default of the --editor choice.</summary>
+    public string EditorCheckpointPath(ParseResult result) => CheckpointPath(result, EditorCheckpoint, result.GetValue(Editor) == Grpo ? ShapesWorldEditor.GrpoRelativePath : null);
+
+    // The GRPO choice reads the same model classes as the learned one, from its own default file unless the flag is given.
+    static string CheckpointPath(ParseResult result, Option<FileInfo> option, string? grpoDefault) =>
+        grpoDefault is not null && result.GetResult(option) is null or { Implicit: true } ? new FileInfo(grpoDefault).FullName : result.GetValue(option)!.FullName;
+
+    /// <summary>
+    /// Refuses, in one line naming its flag, a model file the command would read that does not exist, before any model
+    /// loads; for a trained checkpoint the line says how to make one. <paramref name="actor"/> and <paramref name="editor"/>:
+    /// the command reads that checkpoint whatever --actor or --editor choose (a trainer starts from it).
+    /// </summary>
+    /// <exception cref="CommandLineException">A file is missing.</exception>
+    public void RequireFiles(ParseResult result, bool actor = false, bool editor = false)
+    {
+        static void Require(string path, string flag, string? howToMake = null)
+        {
+            if (CommandFiles.ProblemWithInput(path, flag) is { } problem) throw new CommandLineException(problem + howToMake);
+        }
+        Require(result.GetValue(Diffuser)!.FullName, "--checkpoint");
+        Require(result.GetValue(Checker)!.FullName, "--checker");
+        if (actor || ReadsActorCheckpoint(result))
+            Require(ActorCheckpointPath(result), "--actor-checkpoint", HowToMake("actor", result.GetValue(Actor) == Grpo, "--actor-checkpoint", LearnedActor.GrpoRelativePath));
+        if (editor || ReadsEditorCheckpoint(result))
+            Require(EditorCheckpointPath(result), "--editor-checkpoint", HowToMake("editor", result.GetValue(Editor) == Grpo, "--editor-checkpoint", ShapesWorldEditor.GrpoRelativePath));
+    }
+
+    static string HowToMake(string model, bool grpo, string flag, string grpoDefault)
+    {
+        var file = Path.GetFileName(grpoDefault);
+        return grpo
+            ? $"; make it with `rlrig train {model}-grpo --out DIR`, then copy DIR/{file} and its manifest to {Path.GetDirectoryName(grpoDefault)}/ or give {flag} DIR/{file}"
+            : $"; make it with `rlrig train {model} --out DIR` and give {flag} DIR/{file}";
+    }
 
     public TrainingFreeEditorOptions EditorOptions(ParseResult result) => new TrainingFreeEditorOptions { Strength = result.GetValue(Strength) }.Validate();
 
@@ -36,8 +74,8 @@ sealed class LoopSetup
     public CommandInput[] Inputs(ParseResult result) =>
     [
         new(result.GetValue(Diffuser)!.ToString(), "--checkpoint"), new(result.GetValue(Checker)!.ToString(), "--checker"),
-        .. IsLearnedActor(result) ? [new CommandInput(result.GetValue(ActorCheckpoint)!.ToString(), "--actor-checkpoint")] : Array.Empty<CommandInput>(),
-        .. IsLearnedEditor(result) ? [new CommandInput(result.GetValue(EditorCheckpoint)!.ToString(), "--editor-checkpoint")] : Array.Empty<CommandInput>(),
+        .. ReadsActorCheckpoint(result) ? [new CommandInput(ActorCheckpointPath(result), "--actor-checkpoint")] : Array.Empty<CommandInput>(),
+        .. ReadsEditorCheckpoint(result) ? [new CommandInput(EditorCheckpointPath(result), "--editor-checkpoint")] : Array.Empty<CommandInput>(),
     ];
 
     /// <summary>The arguments that decide a run's results, with the checkpoints' hashes, for run.json.</summary>
@@ -51,12 +89,12 @@ sealed class LoopSetup
             ["editor"] = result.GetValue(Editor)!,
             ["strength"] = result.GetValue(Strength).ToString("R", System.Globalization.CultureInfo.InvariantCulture),
         };
-        if (IsLearnedActor(result)) described["actor_sha256"] = Sha256(result.GetValue(ActorCheckpoint)!.FullName);
-        if (IsLearnedEditor(result))
+        if (ReadsActorCheckpoint(result)) described["actor_sha256"] = Sha256(ActorCheckpointPath(result));
+        if (ReadsEditorCheckpoint(result))
         {
             // --strength is the training-free editor's; the learned editor samples with its own options.
             described.Remove("strength");
-            described["editor_sha256"] = Sha256(result.GetValue(EditorCheckpoint)!.FullName);
+            described["editor_sha256"] = Sha256(EditorCheckpointPath(result));
             var o = new LearnedEditorOptions();
             described["editor_sampler"] = string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"steps {o.Steps}, strength {o.Strength}, image guidance {o.ImageGuidanceScale}, text guidance {o.GuidanceScale}, eta {o.Eta}");
@@ -82,7 +120,7 @@ sealed class LoopSetup
             var world = new WorldOptions { CanvasSize = diffuser.Config.ImageSize };
             checker = ShapesChecker.Load(result.GetValue(Checker)!.FullName);
             var pipeline = diffuser.CreatePipeline();
-            editorModel = IsLearnedEditor(result) ? DiffuserCheckpoint.Load(result.GetValue(EditorCheckpoint)!.FullName) : null;
+            editorModel = ReadsEditorCheckpoint(result) ? DiffuserCheckpoint.Load(EditorCheckpointPath(result)) : null;
             var editor = editorModel is not null ? new LearnedEditor(new ImageEditPipeline(editorModel.Model))
                 : RemoteLoopChoices.Editor(result.GetValue(Editor)!) ?? new TrainingFreeEditor(pipeline, world, editorOptions);
             return new Components(diffuser, checker, world, new PipelineDiffuser(pipeline), LoadActor(result, world), editor) { EditorModel = editorModel };
@@ -98,8 +136,8 @@ sealed class LoopSetup
 
     // Greedy: on held-out states (rlrig eval actor) greedy decoding fixes the state more often than a sample at
     // temperature 1, and the loop wants the best single instruction; sampling is for GRPO's groups.
-    IActor LoadActor(ParseResult result, WorldOptions world) => IsLearnedActor(result)
-        ? LearnedActor.Load(result.GetValue(ActorCheckpoint)!.FullName, world, new LearnedActorOptions { Greedy = true })
+    IActor LoadActor(ParseResult result, WorldOptions world) => ReadsActorCheckpoint(result)
+        ? LearnedActor.Load(ActorCheckpointPath(result), world, new LearnedActorOptions { Greedy = true })
         : RemoteLoopChoices.Actor(result.GetValue(Actor)!) ?? new RuleBasedActor(world);
 
     public sealed record Components(DiffuserCheckpoint DiffuserModel, ShapesChecker Checker, WorldOptions World, PipelineDiffuser Diffuser, IActor Actor, IInverseDiffuser Editor) : IDisposable

@@ -9,10 +9,10 @@ using RlRig.World;
 
 namespace RlRig.Cli.Commands;
 
-/// <summary><c>rlrig train diffuser|checker|editor|actor|actor-grpo</c>: trains the shapes world's models.</summary>
+/// <summary><c>rlrig train diffuser|checker|editor|actor|actor-grpo|editor-grpo</c>: trains the shapes world's models.</summary>
 public static class TrainCommand
 {
-    public static Command Create() => new("train", "Train a model.") { Diffuser(), Checker(), Editor(), Actor(), TrainGrpoCommand.ActorGrpo() };
+    public static Command Create() => new("train", "Train a model.") { Diffuser(), Checker(), Editor(), Actor(), TrainGrpoCommand.ActorGrpo(), TrainGrpoCommand.EditorGrpo() };
 
     static Command Diffuser()
     {

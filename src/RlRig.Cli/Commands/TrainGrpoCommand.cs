@@ -8,168 +8,136 @@ using RlRig.World;
 
 namespace RlRig.Cli.Commands;
 
-/// <summary><c>rlrig train actor-grpo</c>: Reflection-GRPO on the learned Actor.</summary>
+/// <summary>
+/// <c>rlrig train actor-grpo</c> and <c>rlrig train editor-grpo</c>: Reflection-GRPO on the learned Actor and on the
+/// learned editor. What they share is here: how the action starts, the rollouts that make the pool, the progress line,
+/// the provenance in the manifest and the closing line.
+/// </summary>
 static class TrainGrpoCommand
 {
-    public static Command ActorGrpo()
+    public static Command ActorGrpo() => new ActorGrpoCommand().Command;
+
+    public static Command EditorGrpo() => new EditorGrpoCommand().Command;
+
+    /// <summary>
+    /// The action of a GRPO command: <paramref name="prepare"/> checks everything it can before any model loads (a
+    /// problem is one line and exit 2), then the run goes on a long-running thread of its own, because System.CommandLine
+    /// installs its Ctrl+C handler only once the action has returned its task.
+    /// </summary>
+    public static Task<int> Start<T>(string name, Func<T> prepare, Func<T, Task<int>> run)
     {
-        var defaults = new ActorGrpoOptions();
-        var grpo = defaults.Grpo;
-        var setup = new LoopSetup();
-        // The rollouts that make the states are the policy's own by default (the loop greedy, as it runs in evaluation).
-        setup.Actor.DefaultValueFactory = _ => "learned";
-        var steps = new Option<int>("--steps") { Description = "GRPO steps (one batch of states each).", DefaultValueFactory = _ => defaults.Run.TotalSteps }.InRange(1, 10_000_000);
-        var seed = new Option<long>("--seed") { Description = "Seed of the prompts, rollouts, state order, samples and edits.", DefaultValueFactory = _ => defaults.Run.Seed };
-        var output = new Option<DirectoryInfo>("--out") { Description = "Run folder (actor.ckpt, training state, TensorBoard events).", DefaultValueFactory = _ => new DirectoryInfo(defaults.Run.OutputDir) };
-        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out exactly where it stopped, with its options (--steps may raise the total)." };
-        var every = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints (0 = only at the end and when stopped).", DefaultValueFactory = _ => defaults.Run.CheckpointEvery }.InRange(0, 10_000_000);
-        var threads = new Option<int>("--threads") { Description = "Torch CPU threads (0 = libtorch's default).", DefaultValueFactory = _ => defaults.Run.NumThreads }.InRange(0, 1024);
-        var prompts = new Option<int>("--prompts") { Description = "Training prompts whose loop rollouts make the states (never evaluation prompts).", DefaultValueFactory = _ => defaults.TrainingPrompts }.InRange(1, 1_000_000);
-        var rounds = new Option<int>("--rollout-rounds") { Description = "Edit rounds of each rollout; every unsatisfied round is a state.", DefaultValueFactory = _ => defaults.RolloutRounds }.InRange(0, 32);
-        var evalSet = new Option<FileInfo>("--eval-set") { Description = "Evaluation prompts, never used for training.", DefaultValueFactory = _ => new FileInfo(EvaluationSet.RelativePath) };
-        var generations = new Option<int>("--num-generations") { Description = "G: instructions sampled per state.", DefaultValueFactory = _ => grpo.NumGenerations };
-        var batch = new Option<int>("--generation-batch-size") { Description = "Instructions per step (whole groups).", DefaultValueFactory = _ => grpo.GenerationBatchSize };
-        var lr = new Option<double>("--lr") { Description = "AdamW learning rate.", DefaultValueFactory = _ => grpo.LearningRate };
-        var beta = new Option<double>("--beta") { Description = "Weight of the KL to the supervised Actor (0 = none).", DefaultValueFactory = _ => grpo.Beta };
-        var epsilon = new Option<double>("--epsilon") { Description = "Lower clip range of the ratio.", DefaultValueFactory = _ => grpo.Epsilon };
-        var epsilonHigh = new Option<double?>("--epsilon-high") { Description = "Upper clip range (default: --epsilon)." };
-        var temperature = new Option<double>("--temperature") { Description = "Sampling temperature.", DefaultValueFactory = _ => grpo.Temperature };
-        var scale = new Option<RewardScaling>("--scale-rewards") { Description = "Advantage scaling: Group, Batch or None.", DefaultValueFactory = _ => grpo.ScaleRewards };
-        var loss = new Option<GrpoLossType>("--loss-type") { Description = "Loss aggregation: Grpo, DrGrpo or Dapo.", DefaultValueFactory = _ => grpo.LossType };
-        var iterations = new Option<int>("--num-iterations") { Description = "Optimisation passes per batch.", DefaultValueFactory = _ => grpo.NumIterations };
-        var weights = new Option<double[]>("--reward-weights") { Description = "Weights of checker_gain and validity.", DefaultValueFactory = _ => [.. grpo.RewardWeights!], AllowMultipleArgumentsPerToken = true };
-        var command = new Command("actor-grpo", "Train the learned Actor with Reflection-GRPO: instructions sampled in groups on states from loop rollouts on training prompts, each carried out by the editor, rewarded by the Checker's gain. Ctrl+C or SIGTERM saves a checkpoint and stops; --resume continues.")
-        {
-            steps, seed, output, resume, every, threads, prompts, rounds, evalSet, generations, batch, lr, beta, epsilon, epsilonHigh, temperature, scale, loss, iterations, weights,
-        };
-        foreach (var option in setup.All) command.Options.Add(option);
-        command.SetAction((result, ct) =>
-        {
-            const string name = "rlrig train actor-grpo";
-            try
-            {
-                var outputDir = result.GetValue(output)!.FullName;
-                if (File.Exists(outputDir)) throw new CommandLineException($"--out {outputDir}: is a file; give a folder for the run");
-                var evalSetPath = result.GetValue(evalSet)!.FullName;
-                if (CommandFiles.ProblemWithInput(evalSetPath, "--eval-set") is { } problem) throw new CommandLineException(problem);
-                if (CommandFiles.ProblemWithInput(setup.ActorCheckpointPath(result), "--actor-checkpoint") is { } missing) throw new CommandLineException(missing);
-                ActorGrpoOptions options;
-                if (result.GetValue(resume))
-                {
-                    RlRig.Torch.TorchRuntime.EnsureLoaded();
-                    var saved = ActorGrpoTrainer.ReadRun(outputDir);
-                    options = saved with
-                    {
-                        Run = saved.Run with
-                        {
-                            TotalSteps = result.GetResult(steps) is null or { Implicit: true } ? saved.Run.TotalSteps : result.GetValue(steps),
-                            OutputDir = outputDir, Resume = true, NumThreads = result.GetValue(threads),
-                        },
-                    };
-                }
-                else
-                {
-                    options = new ActorGrpoOptions
-                    {
-                        Grpo = grpo with
-                        {
-                            NumGenerations = result.GetValue(generations), GenerationBatchSize = result.GetValue(batch), LearningRate = result.GetValue(lr),
-                            Beta = result.GetValue(beta), Epsilon = result.GetValue(epsilon), EpsilonHigh = result.GetValue(epsilonHigh),
-                            Temperature = result.GetValue(temperature), ScaleRewards = result.GetValue(scale), LossType = result.GetValue(loss),
-                            NumIterations = result.GetValue(iterations), RewardWeights = result.GetValue(weights),
-                        },
-                        Run = new GrpoRunOptions
-                        {
-                            TotalSteps = result.GetValue(steps), Seed = result.GetValue(seed), OutputDir = outputDir, CheckpointEvery = result.GetValue(every),
-                            NumThreads = result.GetValue(threads),
-                        },
-                        TrainingPrompts = result.GetValue(prompts), RolloutRounds = result.GetValue(rounds),
-                    };
-                }
-                ValidateNamingFlags(options);
-                var inputs = setup.Inputs(result).Append(new CommandInput(setup.ActorCheckpointPath(result), "--actor-checkpoint")).ToArray();
-                OutputPolicy.RequireFolder(outputDir, "--out", ["actor.ckpt", "actor.ckpt.manifest.json", "training-state.bin"], ["tensorboard"], inputs);
-                return Task.Factory.StartNew(() => RunAsync(name, setup, result, options, evalSetPath, ct), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
-            }
-            catch (Exception e) when (CommandErrors.IsUserFacing(e)) { return Task.FromResult(CommandErrors.Report(name, e)); }
-        });
-        return command;
+        T prepared;
+        try { prepared = prepare(); }
+        catch (Exception e) when (CommandErrors.IsUserFacing(e)) { return Task.FromResult(CommandErrors.Report(name, e)); }
+        return Task.Factory.StartNew(() => run(prepared), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
-    // The options' own checks, reported by the flag that sets the field.
-    static readonly Dictionary<string, string> Flags = new()
-    {
-        [nameof(GrpoOptions.NumGenerations)] = "--num-generations", [nameof(GrpoOptions.GenerationBatchSize)] = "--generation-batch-size",
-        [nameof(GrpoOptions.LearningRate)] = "--lr", [nameof(GrpoOptions.Beta)] = "--beta", [nameof(GrpoOptions.Epsilon)] = "--epsilon",
-        [nameof(GrpoOptions.EpsilonHigh)] = "--epsilon-high", [nameof(GrpoOptions.Temperature)] = "--temperature",
-        [nameof(GrpoOptions.NumIterations)] = "--num-iterations", [nameof(GrpoOptions.RewardWeights)] = "--reward-weights",
-        [nameof(ActorGrpoOptions.Grpo)] = "--reward-weights", [nameof(GrpoRunOptions.TotalSteps)] = "--steps",
-        [nameof(ActorGrpoOptions.TrainingPrompts)] = "--prompts", [nameof(ActorGrpoOptions.RolloutRounds)] = "--rollout-rounds", [nameof(GrpoRunOptions.Seed)] = "--seed",
-    };
+    /// <summary>Where a GRPO run's states come from: <paramref name="Prompts"/> training prompts, each rolled out for <paramref name="Rounds"/> edit rounds.</summary>
+    public sealed record Rollouts(int Prompts, int Rounds, string EvalSetPath);
 
-    static void ValidateNamingFlags(ActorGrpoOptions options)
+    /// <summary>
+    /// The files a GRPO run reads and writes, checked before any model loads: the evaluation set, the loop's models and
+    /// the policy's start (the Actor's checkpoint when <paramref name="actorPolicy"/>, else the editor's), and the run
+    /// folder with the inference checkpoint <paramref name="checkpoint"/>, its manifest and the training state.
+    /// </summary>
+    public static Rollouts CheckFiles(ParseResult result, GrpoFlags flags, LoopSetup setup, GrpoRunOptions run, int prompts, int rounds, string checkpoint, bool actorPolicy)
     {
-        try { options.Validate(); }
-        catch (ArgumentException e) when (e.ParamName is { } field && Flags.TryGetValue(field, out var flag))
-        {
-            var reason = e.Message[(e.Message.IndexOf(": ", StringComparison.Ordinal) + 2)..];
-            var cut = reason.LastIndexOf(" (Parameter '", StringComparison.Ordinal);
-            throw new CommandLineException($"{flag}: {(cut >= 0 ? reason[..cut] : reason)}");
-        }
+        var evalSet = flags.EvalSetPath(result);
+        setup.RequireFiles(result, actor: actorPolicy, editor: !actorPolicy);
+        CommandInput policy = actorPolicy ? new(setup.ActorCheckpointPath(result), "--actor-checkpoint") : new(setup.EditorCheckpointPath(result), "--editor-checkpoint");
+        var name = Path.GetFileName(checkpoint);
+        OutputPolicy.RequireFolder(run.OutputDir, "--out", [name, name + ".manifest.json", Path.GetFileName(GrpoRun<ActorState, ActorSample>.TrainingStatePath(""))], ["tensorboard"],
+            [.. setup.Inputs(result), policy, new CommandInput(evalSet, "--eval-set")]);
+        return new Rollouts(prompts, rounds, evalSet);
     }
 
-    static async Task<int> RunAsync(string name, LoopSetup setup, ParseResult result, ActorGrpoOptions options, string evalSetPath, CancellationToken ct)
+    /// <summary>
+    /// Loads the loop's models and two copies of the policy's start (<paramref name="load"/>: the policy, trained in
+    /// place, and the KL's frozen reference), then runs <paramref name="train"/>; a model that cannot be read is one line.
+    /// </summary>
+    public static async Task<int> WithModelsAsync<TPolicy>(string name, LoopSetup setup, ParseResult result, Func<LoopSetup.Components, TPolicy> load,
+        Func<LoopSetup.Components, TPolicy, TPolicy, Task<int>> train) where TPolicy : class, IDisposable
     {
-        LoopSetup.Components components;
-        LearnedActor policy, reference;
+        LoopSetup.Components? components = null;
+        TPolicy? policy = null, reference = null;
         try
         {
             RlRig.Torch.TorchRuntime.EnsureLoaded();
             components = setup.Load(result);
-            var actorPath = setup.ActorCheckpointPath(result);
-            policy = LearnedActor.Load(actorPath, components.World);
-            reference = LearnedActor.Load(actorPath, components.World);
+            policy = load(components);
+            reference = load(components);
         }
-        catch (Exception e) when (CommandErrors.IsUserFacing(e)) { return CommandErrors.Report(name, e); }
+        catch (Exception e) when (CommandErrors.IsUserFacing(e))
+        {
+            reference?.Dispose();
+            policy?.Dispose();
+            components?.Dispose();
+            return CommandErrors.Report(name, e);
+        }
         using (components)
         using (policy)
         using (reference)
-        {
-            var clock = Stopwatch.StartNew();
-            var commit = TrainCommand.GitCommit();
-            var trainingPrompts = RolloutStates.TrainingPrompts(components.World, EvaluationSet.Read(evalSetPath), options.TrainingPrompts, (int)options.Run.Seed);
-            Console.Error.WriteLine($"Collecting states: {options.TrainingPrompts} training prompts, {options.RolloutRounds} rollout rounds each ...");
-            var loop = new GenerateReflectEditLoop(components.Diffuser, components.Checker, components.Actor, components.Editor, new LoopOptions { MaxRounds = options.RolloutRounds });
-            IReadOnlyList<ActorState> pool;
-            try { pool = await RolloutStates.CollectAsync(loop, trainingPrompts, unchecked((int)options.Run.Seed * 100_003), cancellationToken: ct); }
-            catch (OperationCanceledException) { Console.Error.WriteLine($"{name}: interrupted while collecting states; nothing was trained"); return ExitCodes.Interrupted; }
-            try
-            {
-                ActorGrpoTrainer trainer;
-                try { trainer = new ActorGrpoTrainer(policy, reference, components.Checker, components.Editor, pool, options); }
-                catch (Exception e) when (CommandErrors.IsUserFacing(e)) { return CommandErrors.Report(name, e); }
-                using (trainer)
-                {
-                    Console.Error.WriteLine($"Training {options.Run.TotalSteps} steps ({options.Grpo.StatesPerBatch} states x {options.Grpo.NumGenerations} instructions, pool of {trainer.PoolSize} states) from step {trainer.Step} into {options.Run.OutputDir}");
-                    GrpoProgress? last = null;
-                    await foreach (var p in trainer.TrainAsync(ct))
-                    {
-                        last = p;
-                        if (Console.IsErrorRedirected && p.Step % 10 != 0 && p.Step != p.TotalSteps) continue;
-                        Console.Error.Write(string.Create(CultureInfo.InvariantCulture,
-                            $"\rstep {p.Step}/{p.TotalSteps}  reward {p.Reward:F3} ± {p.RewardStd:F3}  gain {p.Metrics["rewards/checker_gain/mean"]:F3}  valid {1 + p.Metrics["rewards/validity/mean"]:P0}  kl {p.Kl:F4}  clip {p.ClipRatio:P1}  zero-std {p.FracRewardZeroStd:P0}  {p.StepsPerSecond:F2} steps/s  ETA {p.Eta:hh\\:mm\\:ss}   "));
-                        if (Console.IsErrorRedirected) Console.Error.WriteLine();
-                    }
-                    Console.Error.WriteLine();
-                    var stopped = trainer.Step < options.Run.TotalSteps;
-                    var checkpoint = ActorGrpoTrainer.CheckpointPath(options.Run.OutputDir);
-                    if (!stopped) TrainCommand.RecordProvenance(checkpoint, clock.Elapsed, options.Run.Resume, commit);
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{(stopped ? "Stopped" : "Finished")} at step {trainer.Step} after {clock.Elapsed:hh\\:mm\\:ss}; last reward {last?.Reward:F3}; checkpoint {checkpoint}{(stopped ? " (continue with --resume)" : "")}"));
-                    return 0;
-                }
-            }
-            finally { RolloutStates.Dispose(pool); }
-        }
+            return await train(components, policy, reference);
     }
+
+    /// <summary>
+    /// Runs the loop of <paramref name="components"/> on training prompts (never the evaluation set) for the states,
+    /// builds the trainer on them (<paramref name="build"/>), trains with a progress line, records the provenance in the
+    /// checkpoint's manifest when the run is complete, and says where the checkpoint is. Ctrl+C or SIGTERM while
+    /// training saves and stops (exit 0, "continue with --resume"); while collecting, nothing is written (exit 130).
+    /// </summary>
+    /// <param name="describe">The batch and the pool, for the line that opens training.</param>
+    /// <param name="extra">The trainer's own figures on the progress line, each starting with two spaces.</param>
+    public static async Task<int> TrainOnRolloutsAsync(string name, LoopSetup.Components components, GrpoRunOptions run, Rollouts rollouts,
+        Func<IReadOnlyList<ActorState>, Task<IGrpoPoolTrainer>> build, Func<IGrpoPoolTrainer, string> describe, Func<GrpoProgress, string> extra,
+        string checkpoint, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        // The rollouts too: libtorch's default threads made collecting 16 states take 77 s on the shared 2 cores.
+        if (run.NumThreads > 0) TorchSharp.torch.set_num_threads(run.NumThreads);
+        // The code that trains is the code at the start: later commits in the same checkout must not be credited.
+        var commit = TrainCommand.GitCommit();
+        var prompts = RolloutStates.TrainingPrompts(components.World, EvaluationSet.Read(rollouts.EvalSetPath), rollouts.Prompts, (int)run.Seed);
+        Console.Error.WriteLine($"Collecting states: {rollouts.Prompts} training prompts, {rollouts.Rounds} rollout rounds each ...");
+        var loop = new GenerateReflectEditLoop(components.Diffuser, components.Checker, components.Actor, components.Editor, new LoopOptions { MaxRounds = rollouts.Rounds });
+        IReadOnlyList<ActorState> states;
+        try { states = await RolloutStates.CollectAsync(loop, prompts, unchecked((int)run.Seed * 100_003), cancellationToken: ct); }
+        catch (OperationCanceledException) { return Interrupted(name); }
+        try
+        {
+            IGrpoPoolTrainer trainer;
+            try { trainer = await build(states); }
+            catch (OperationCanceledException) { return Interrupted(name); }
+            catch (Exception e) when (CommandErrors.IsUserFacing(e)) { return CommandErrors.Report(name, e); }
+            using (trainer)
+            {
+                Console.Error.WriteLine($"Collected in {clock.Elapsed:hh\\:mm\\:ss}. Training {run.TotalSteps} steps ({describe(trainer)}) from step {trainer.Step} into {run.OutputDir}");
+                GrpoProgress? last = null;
+                await foreach (var p in trainer.TrainAsync(ct))
+                {
+                    last = p;
+                    if (Console.IsErrorRedirected && p.Step % 10 != 0 && p.Step != p.TotalSteps && p.CheckpointPath is null) continue;
+                    Console.Error.Write(ProgressLine(p, extra(p)));
+                    if (Console.IsErrorRedirected) Console.Error.WriteLine();
+                }
+                Console.Error.WriteLine();
+                var stopped = trainer.Step < run.TotalSteps;
+                if (!stopped) TrainCommand.RecordProvenance(checkpoint, clock.Elapsed, run.Resume, commit);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{(stopped ? "Stopped" : "Finished")} at step {trainer.Step} after {clock.Elapsed:hh\\:mm\\:ss}; last reward {last?.Reward:F3}; checkpoint {checkpoint}{(stopped ? " (continue with --resume)" : "")}"));
+                return ExitCodes.Ok;
+            }
+        }
+        finally { RolloutStates.Dispose(states); }
+    }
+
+    static int Interrupted(string name)
+    {
+        Console.Error.WriteLine($"{name}: interrupted while collecting states; nothing was trained");
+        return ExitCodes.Interrupted;
+    }
+
+    /// <summary>The progress line (rewritten in place on a terminal): TRL's figures, the speed and the time left.</summary>
+    public static string ProgressLine(GrpoProgress p, string extra) => string.Create(CultureInfo.InvariantCulture,
+        $"\rstep {p.Step}/{p.TotalSteps}  reward {p.Reward:F3} ± {p.RewardStd:F3}{extra}  kl {p.Kl:G3}  clip {p.ClipRatio:P1}  zero-std {p.FracRewardZeroStd:P0}  {p.StepsPerSecond:F3} steps/s  ETA {p.Eta:hh\\:mm\\:ss}   ");
 }

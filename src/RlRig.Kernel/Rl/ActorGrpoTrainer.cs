@@ -25,7 +25,7 @@ public sealed record GrpoProgress(int Step, int TotalSteps, IReadOnlyDictionary<
 /// <c>training-state.bin</c> and <c>tensorboard/</c> (<see cref="GrpoRun{TState, TSample}"/>). Build it and enumerate
 /// <see cref="TrainAsync"/> on one thread.
 /// </remarks>
-public sealed class ActorGrpoTrainer : IDisposable
+public sealed class ActorGrpoTrainer : IGrpoPoolTrainer
 {
     readonly GrpoRun<ActorState, ActorSample> run;
     readonly GrpoTrainer<ActorState, ActorSample> grpo;

@@ -16,7 +16,7 @@ namespace RlRig.Rl;
 /// <see cref="DiffuserCheckpoint.Load(string)"/>), <c>training-state.bin</c> and <c>tensorboard/</c>. Build it and
 /// enumerate <see cref="TrainAsync"/> on one thread.
 /// </remarks>
-public sealed class EditorGrpoTrainer : IDisposable
+public sealed class EditorGrpoTrainer : IGrpoPoolTrainer
 {
     readonly GrpoRun<EditRequest, EditChainSample> run;
 

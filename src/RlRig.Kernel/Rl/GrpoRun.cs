@@ -47,6 +47,17 @@ public sealed record GrpoRunOptions
     internal GrpoRunOptions Identity => this with { TotalSteps = 0, OutputDir = "", Resume = false, NumThreads = 0 };
 }
 
+/// <summary>A GRPO trainer over a pool of states (Actor-GRPO, editor-GRPO), as a command or a notebook cell drives it.</summary>
+public interface IGrpoPoolTrainer : IDisposable
+{
+    /// <summary>The states it learns on.</summary>
+    int PoolSize { get; }
+    /// <summary>Optimisation steps done.</summary>
+    int Step { get; }
+    /// <summary>Trains to the run's last step, a report after every step; on cancellation it writes a checkpoint and ends normally.</summary>
+    IAsyncEnumerable<GrpoProgress> TrainAsync(CancellationToken ct = default);
+}
+
 /// <summary>
 /// A GRPO run over a pool of states, whatever the policy: the batches (the pool in an order shuffled once per pass, from
 /// the seed), the steps' seeds, TensorBoard scalars, and atomic checkpoints that resume exactly (the policy's weights,
@@ -95,7 +106,9 @@ public sealed class GrpoRun<TState, TSample> : IDisposable
     public async IAsyncEnumerable<GrpoProgress> TrainAsync([EnumeratorCancellation] CancellationToken ct = default)
 #pragma warning restore CS1998
     {
-        foreach (var report in TrainingLoop.Run(() => Step, Run.TotalSteps, Run.CheckpointEvery, () => TrainStep(ct), SaveCheckpoint,
+        // A step runs to its end (seconds): cancelled halfway, in a reward's edit or reflection, it threw out of the loop and
+        // nothing was saved. The loop stops between steps and saves.
+        foreach (var report in TrainingLoop.Run(() => Step, Run.TotalSteps, Run.CheckpointEvery, () => TrainStep(), SaveCheckpoint,
             (r, rate, eta, saved) => r with { StepsPerSecond = rate, Eta = eta, CheckpointPath = saved }, ct))
             yield return report;
     }

@@ -55,6 +55,21 @@ public static class RolloutStates
         return states;
     }
 
+    /// <summary>
+    /// The (image, instruction) pairs editor-GRPO learns on: each state with the instruction <paramref name="actor"/> (the
+    /// loop's Actor) writes for it, those it would not edit ("done", text that does not parse) left out. A pair shares its
+    /// state's image: dispose the states, not the pairs.
+    /// </summary>
+    public static async Task<IReadOnlyList<EditRequest>> EditRequestsAsync(IActor actor, IReadOnlyList<ActorState> states, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(actor);
+        ArgumentNullException.ThrowIfNull(states);
+        if (states.Count == 0) return [];
+        var proposals = await actor.ActAsync(states, cancellationToken).ConfigureAwait(false);
+        return [.. states.Select((s, i) => (s, proposals[i].Instruction)).Where(x => x.Instruction is not (NoEdit or InvalidEdit))
+            .Select((x, k) => new EditRequest(x.s.Image, x.Instruction, x.s.Reflection, k))];
+    }
+
     /// <summary>Disposes the states' images.</summary>
     public static void Dispose(IEnumerable<ActorState> states)
     {

@@ -77,6 +77,47 @@ public sealed class EditorGrpoTests : TorchTestBase
         foreach (var r in pool) r.Image.Dispose();
     }
 
+    // Ctrl+C arriving while a step's edits are rewarded, noticed there as a model behind the interface notices it.
+    sealed class CancellingChecker(IChecker inner, CancellationTokenSource interrupt) : IChecker
+    {
+        public Task<IReadOnlyList<Reflection>> ReflectAsync(IReadOnlyList<SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24>> images,
+            IReadOnlyList<SceneGraph> targets, CancellationToken cancellationToken = default)
+        {
+            interrupt.Cancel();
+            cancellationToken.ThrowIfCancellationRequested();
+            return inner.ReflectAsync(images, targets, cancellationToken);
+        }
+    }
+
+    [Fact]
+    public async Task An_interrupt_during_a_step_finishes_the_step_saves_and_ends_normally()
+    {
+        using var checker = Checker();
+        var pool = await Pool(checker, 2);
+        using var temp = new TempDir();
+        using var interrupt = new CancellationTokenSource();
+        var options = new EditorGrpoOptions
+        {
+            Grpo = new EditorGrpoOptions().Grpo with { NumGenerations = 2, GenerationBatchSize = 2, MaxCompletionLength = 2 },
+            Sampling = new LearnedEditorOptions { Steps = 2, Strength = 1 },
+            Run = new GrpoRunOptions { TotalSteps = 3, CheckpointEvery = 0, LogEvery = 0, OutputDir = temp.Path, NumThreads = 0 },
+            TrainingPrompts = 2,
+        };
+        var reports = new List<GrpoProgress>();
+        using (var editor = TinyEditor(2))
+        using (var reference = TinyEditor(2))
+        using (var trainer = new EditorGrpoTrainer(editor, reference, new CancellingChecker(checker, interrupt), World, pool, options))
+        {
+            await foreach (var p in trainer.TrainAsync(interrupt.Token)) reports.Add(p);
+            Assert.Equal(1, trainer.Step);
+        }
+        Assert.Single(reports);
+        Assert.Equal(1, GrpoRun<EditRequest, EditChainSample>.ReadRun(temp.Path).Step);
+        using var saved = DiffuserCheckpoint.Load(EditorGrpoTrainer.CheckpointPath(temp.Path));
+        Assert.Equal(1, saved.Step);
+        foreach (var r in pool) r.Image.Dispose();
+    }
+
     [Fact]
     public async Task A_resumed_run_ends_with_the_same_weights_as_an_uninterrupted_one()
     {

@@ -100,6 +100,9 @@ public sealed class LearnedActor : IActor, IDisposable
     /// <summary>The committed checkpoint, relative to the repository root.</summary>
     public const string RelativePath = "data/shapes-world/actor/actor.ckpt";
 
+    /// <summary>The committed Reflection-GRPO checkpoint (<c>rlrig train actor-grpo</c>), relative to the repository root.</summary>
+    public const string GrpoRelativePath = "data/shapes-world/actor-grpo/actor.ckpt";
+
     /// <inheritdoc />
     public Task<IReadOnlyList<ActorProposal>> ActAsync(IReadOnlyList<ActorState> states, CancellationToken cancellationToken = default)
     {

@@ -12,6 +12,9 @@ public static class ShapesWorldEditor
     /// <summary>The committed checkpoint, relative to the repository root.</summary>
     public const string RelativePath = "data/shapes-world/editor/editor.ckpt";
 
+    /// <summary>The committed Reflection-GRPO checkpoint (<c>rlrig train editor-grpo</c>), relative to the repository root.</summary>
+    public const string GrpoRelativePath = "data/shapes-world/editor-grpo/editor.ckpt";
+
     /// <summary>The committed Diffuser the editor starts from, relative to the repository root.</summary>
     public const string DiffuserPath = "data/shapes-world/diffuser/diffuser.ckpt";
 

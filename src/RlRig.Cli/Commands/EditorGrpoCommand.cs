@@ -1,0 +1,97 @@
+using System.CommandLine;
+using RlRig.Diffusion;
+using RlRig.Loop.Editors;
+using RlRig.Rl;
+
+namespace RlRig.Cli.Commands;
+
+/// <summary>
+/// <c>rlrig train editor-grpo</c>: the learned editor's stochastic DDIM chain as the policy, G edits per (image,
+/// instruction) from loop rollouts on training prompts, rewarded by the Checker's reading of the edit.
+/// </summary>
+sealed class EditorGrpoCommand
+{
+    const string Name = "rlrig train editor-grpo";
+    readonly Option<int> samplingSteps;
+    readonly Option<double> samplingStrength, eta, guidance, imageGuidance, fraction;
+    readonly Option<bool> shareNoise;
+
+    public EditorGrpoCommand()
+    {
+        var defaults = new EditorGrpoOptions();
+        var sampling = defaults.Sampling;
+        // The rollouts' edits are the policy's own by default, so the pool holds the images it meets in the loop.
+        Setup.Editor.DefaultValueFactory = _ => LoopSetup.Learned;
+        Flags = new GrpoFlags(defaults.Grpo, defaults.Run, defaults.TrainingPrompts, defaults.RolloutRounds, "edits drawn per (image, instruction)", "the supervised editor");
+        samplingSteps = Flags.Sets(new Option<int>("--sampling-steps") { Description = "DDIM steps of the policy's chain while training (Flow-GRPO trains on a short chain; the loop samples the full one). Each step run is a token of the loss.", DefaultValueFactory = _ => sampling.Steps },
+            nameof(LearnedEditorOptions.Steps));
+        samplingStrength = Flags.Sets(new Option<double>("--sampling-strength") { Description = "Fraction of that chain run from the source image noised to its level, in (0, 1] (the learned editor's strength; --strength is the training-free editor's).", DefaultValueFactory = _ => sampling.Strength },
+            nameof(LearnedEditorOptions.Strength));
+        eta = Flags.Sets(new Option<double>("--eta") { Description = "DDIM eta of the chain: > 0, or it is no policy (1 = DDPM's fresh noise at every step).", DefaultValueFactory = _ => sampling.Eta },
+            nameof(LearnedEditorOptions.Eta), nameof(EditorGrpoOptions.Sampling));
+        guidance = Flags.Sets(new Option<double>("--guidance") { Description = "Text guidance of the chain.", DefaultValueFactory = _ => sampling.GuidanceScale }, nameof(LearnedEditorOptions.GuidanceScale));
+        imageGuidance = Flags.Sets(new Option<double>("--image-guidance") { Description = "Image guidance of the chain.", DefaultValueFactory = _ => sampling.ImageGuidanceScale }, nameof(LearnedEditorOptions.ImageGuidanceScale));
+        fraction = Flags.Sets(new Option<double>("--trained-step-fraction") { Description = "Fraction of the chain's stochastic steps trained on each batch, in (0, 1] (DanceGRPO's timestep subset).", DefaultValueFactory = _ => defaults.TrainedStepFraction },
+            nameof(EditorGrpoOptions.TrainedStepFraction));
+        shareNoise = Flags.Sets(new Option<bool>("--share-initial-noise") { Description = "A group's edits share their initial noise (DanceGRPO), so rewards compare the policy's steps, not its starts (--share-initial-noise false: each draws its own).", DefaultValueFactory = _ => defaults.ShareInitialNoise },
+            nameof(EditorGrpoOptions.ShareInitialNoise));
+        Command = new Command("editor-grpo", "Train the learned editor with Reflection-GRPO (DDPO / Flow-GRPO): its DDIM chain with eta > 0 is the policy; G edits per (image, instruction) from loop rollouts on training prompts (the loop's Actor writes the instructions), rewarded by the Checker's reading that the instruction holds and the other objects stayed, with the supervised editor as the KL's reference. Ctrl+C or SIGTERM saves a checkpoint and stops; --resume continues.");
+        foreach (var option in Flags.All.Concat(Setup.All)) Command.Options.Add(option);
+        Command.SetAction((result, ct) => TrainGrpoCommand.Start(Name, () => Prepare(result), prepared => RunAsync(result, prepared, ct)));
+    }
+
+    public Command Command { get; }
+    public GrpoFlags Flags { get; }
+    public LoopSetup Setup { get; } = new();
+
+    /// <summary>The run's options (the run folder's for --resume) and where its pairs come from, with every file it reads and writes checked.</summary>
+    public (EditorGrpoOptions Options, TrainGrpoCommand.Rollouts Rollouts) Prepare(ParseResult result)
+    {
+        var defaults = new EditorGrpoOptions();
+        EditorGrpoOptions options;
+        if (Flags.Saved(result, EditorGrpoTrainer.ReadRun) is { } saved) options = saved with { Run = Flags.Resumed(result, saved.Run) };
+        else
+        {
+            var steps = result.GetValue(samplingSteps);
+            options = new EditorGrpoOptions
+            {
+                // A step of the chain is a token of the loss: the longest completion is the chain (at least 1, so that a bad
+                // --sampling-steps is reported by the sampler's own check).
+                Grpo = Flags.Grpo(result, defaults.Grpo) with { MaxCompletionLength = Math.Max(1, steps) },
+                Run = Flags.Run(result, defaults.Run),
+                Sampling = defaults.Sampling with
+                {
+                    Steps = steps, Strength = result.GetValue(samplingStrength), Eta = result.GetValue(eta),
+                    GuidanceScale = result.GetValue(guidance), ImageGuidanceScale = result.GetValue(imageGuidance),
+                },
+                TrainedStepFraction = result.GetValue(fraction), ShareInitialNoise = result.GetValue(shareNoise),
+                TrainingPrompts = result.GetValue(Flags.Prompts), RolloutRounds = result.GetValue(Flags.Rounds),
+            };
+        }
+        Flags.Checked(options.Validate);
+        return (options, TrainGrpoCommand.CheckFiles(result, Flags, Setup, options.Run, options.TrainingPrompts, options.RolloutRounds, EditorGrpoTrainer.CheckpointPath(""), actorPolicy: false));
+    }
+
+    Task<int> RunAsync(ParseResult result, (EditorGrpoOptions Options, TrainGrpoCommand.Rollouts Rollouts) run, CancellationToken ct)
+    {
+        var options = run.Options;
+        return TrainGrpoCommand.WithModelsAsync(Name, Setup, result, _ => LoadEditor(Setup.EditorCheckpointPath(result)),
+            (components, policy, reference) => TrainGrpoCommand.TrainOnRolloutsAsync(Name, components, options.Run, run.Rollouts,
+                async states =>
+                {
+                    var pairs = await RolloutStates.EditRequestsAsync(components.Actor, states, ct);
+                    return new EditorGrpoTrainer(policy.Model, reference.Model, components.Checker, components.World, pairs, options);
+                },
+                trainer => $"{options.Grpo.StatesPerBatch} (image, instruction) pairs x {options.Grpo.NumGenerations} edits, pool of {trainer.PoolSize} pairs",
+                _ => "", EditorGrpoTrainer.CheckpointPath(options.Run.OutputDir), ct));
+    }
+
+    // Refused now, not after the rollouts: a Diffuser checkpoint loads but cannot edit.
+    static DiffuserCheckpoint LoadEditor(string path)
+    {
+        var model = DiffuserCheckpoint.Load(path);
+        if (model.Config.ConditionChannels == 3) return model;
+        model.Dispose();
+        throw new CommandLineException($"--editor-checkpoint {path}: is a Diffuser, not an editor (it reads no source image); give an editor such as {ShapesWorldEditor.RelativePath}");
+    }
+}
