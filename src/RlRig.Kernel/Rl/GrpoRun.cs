@@ -106,9 +106,9 @@ public sealed class GrpoRun<TState, TSample> : IDisposable
     public async IAsyncEnumerable<GrpoProgress> TrainAsync([EnumeratorCancellation] CancellationToken ct = default)
 #pragma warning restore CS1998
     {
-        // A step runs to its end (seconds): cancelled halfway, in a reward's edit or reflection, it threw out of the loop and
-        // nothing was saved. The loop stops between steps and saves.
-        foreach (var report in TrainingLoop.Run(() => Step, Run.TotalSteps, Run.CheckpointEvery, () => TrainStep(), SaveCheckpoint,
+        // An interrupt stops a step in its edits at once (an editor-GRPO step takes seconds); the step has changed nothing
+        // yet, so the loop saves the last whole step and a resume redoes this one exactly.
+        foreach (var report in TrainingLoop.Run(() => Step, Run.TotalSteps, Run.CheckpointEvery, () => TrainStep(ct), SaveCheckpoint,
             (r, rate, eta, saved) => r with { StepsPerSecond = rate, Eta = eta, CheckpointPath = saved }, ct))
             yield return report;
     }
