@@ -332,8 +332,11 @@ public static class TrainCommand
     }
 
     // The manifest must say how to reproduce the checkpoint: the command line, the code's commit, and what it cost.
-    internal static void RecordProvenance(string checkpoint, TimeSpan elapsed, bool resumed, string commit) =>
-        Manifest.Update(checkpoint, "produced_by", new System.Text.Json.Nodes.JsonObject
+    /// <param name="stoppedAtStep">Set where the run was stopped before its last step and its checkpoint is still a result
+    /// of its own (GRPO: a constant learning rate and per-step seeds make it what <c>--steps N</c> would give).</param>
+    internal static void RecordProvenance(string checkpoint, TimeSpan elapsed, bool resumed, string commit, int? stoppedAtStep = null)
+    {
+        var producedBy = new System.Text.Json.Nodes.JsonObject
         {
             ["command"] = "rlrig " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
             ["commit"] = commit,
@@ -341,7 +344,10 @@ public static class TrainCommand
             ["resumed"] = resumed,
             ["cpu_cores"] = Environment.ProcessorCount,
             ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
-        });
+        };
+        if (stoppedAtStep is { } step) producedBy["stopped_at_step"] = step;
+        Manifest.Update(checkpoint, "produced_by", producedBy);
+    }
 
     internal static string GitCommit()
     {

@@ -122,7 +122,9 @@ static class TrainGrpoCommand
                 }
                 Console.Error.WriteLine();
                 var stopped = trainer.Step < run.TotalSteps;
-                if (!stopped) TrainCommand.RecordProvenance(checkpoint, clock.Elapsed, run.Resume, commit);
+                // GRPO's learning rate is constant and a step's seeds derive from its index, so a checkpoint stopped at step N is what
+                // --steps N gives: it is a result, and its manifest says how it was made.
+                TrainCommand.RecordProvenance(checkpoint, clock.Elapsed, run.Resume, commit, stopped ? trainer.Step : null);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{(stopped ? "Stopped" : "Finished")} at step {trainer.Step} after {clock.Elapsed:hh\\:mm\\:ss}; last reward {last?.Reward:F3}; checkpoint {checkpoint}{(stopped ? " (continue with --resume)" : "")}"));
                 return ExitCodes.Ok;

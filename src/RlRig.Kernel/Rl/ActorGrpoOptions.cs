@@ -10,23 +10,28 @@ namespace RlRig.Rl;
 public sealed record ActorGrpoOptions
 {
     /// <summary>
-    /// The algorithm. Defaults: G = 8 instructions per state, 64 per batch (8 states), learning rate 1e-5 (the supervised
-    /// Actor's was 1e-3; an RL step must move it far less), beta 0.04 (the supervised Actor as reference keeps the policy
-    /// writing the language), temperature 1, at most 24 tokens, reward weights (checker_gain 1, validity 0.25).
+    /// The algorithm, as the committed GRPO Actor was trained. Defaults: G = 8 instructions per state, 64 per batch
+    /// (8 states), learning rate 1e-4 (the supervised Actor's was 1e-3; at 1e-5 a 0.9 M-parameter Actor hardly moved in
+    /// 50 steps), 4 passes per batch (a batch's edits are the cost, its passes nearly free; over the first 50 steps the
+    /// share of invalid instructions fell from 48 to 41 % with one pass and from 57 to 37 % with four, in noisy 8-state
+    /// batches), beta 0.04 (the supervised Actor as
+    /// reference keeps the policy writing the language), temperature 1, at most 24 tokens, reward weights
+    /// (checker_gain 1, validity 0.25).
     /// </summary>
     public GrpoOptions Grpo { get; init; } = new()
     {
         NumGenerations = 8,
         GenerationBatchSize = 64,
-        LearningRate = 1e-5,
+        LearningRate = 1e-4,
+        NumIterations = 4,
         Beta = 0.04,
         MaxCompletionLength = 24,
         RewardWeights = [1.0, 0.25],
     };
-    /// <summary>The run: 300 steps, checkpoints every 25, into runs/actor-grpo by default.</summary>
-    public GrpoRunOptions Run { get; init; } = new() { OutputDir = Path.Combine("runs", "actor-grpo") };
-    /// <summary>Training prompts whose loop rollouts make the pool of states (never evaluation prompts). Defaults to 600.</summary>
-    public int TrainingPrompts { get; init; } = 600;
+    /// <summary>The run: 100 steps, checkpoints every 25, into runs/actor-grpo by default.</summary>
+    public GrpoRunOptions Run { get; init; } = new() { OutputDir = Path.Combine("runs", "actor-grpo"), TotalSteps = 100 };
+    /// <summary>Training prompts whose loop rollouts make the pool of states (never evaluation prompts). Defaults to 300 (about 600 states).</summary>
+    public int TrainingPrompts { get; init; } = 300;
     /// <summary>Edit rounds of each rollout; every unsatisfied round is a state. Defaults to 2.</summary>
     public int RolloutRounds { get; init; } = 2;
 

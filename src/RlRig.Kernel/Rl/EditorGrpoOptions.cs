@@ -11,7 +11,8 @@ namespace RlRig.Rl;
 public sealed record EditorGrpoOptions
 {
     /// <summary>
-    /// The algorithm. Defaults: G = 4 edits per (image, instruction), 16 per batch, learning rate 1e-5, beta 0.01 (KL to the
+    /// The algorithm, as the committed GRPO editor was trained. Defaults: G = 4 edits per (image, instruction), 16 per
+    /// batch, learning rate 1e-4 (at 1e-5 the KL after two steps was 1.5e-8: the editor did not move), beta 0.01 (KL to the
     /// supervised editor, per step as Flow-GRPO), DDPO's tiny clip range would stall so few steps: epsilon 0.2,
     /// max_completion_length = the chain's steps.
     /// </summary>
@@ -19,13 +20,13 @@ public sealed record EditorGrpoOptions
     {
         NumGenerations = 4,
         GenerationBatchSize = 16,
-        LearningRate = 1e-5,
+        LearningRate = 1e-4,
         Beta = 0.01,
         MaxCompletionLength = 10,
         LossType = GrpoLossType.Grpo,
     };
-    /// <summary>The run: 300 steps, checkpoints every 25, into runs/editor-grpo by default.</summary>
-    public GrpoRunOptions Run { get; init; } = new() { OutputDir = Path.Combine("runs", "editor-grpo") };
+    /// <summary>The run: 200 steps, checkpoints every 25, into runs/editor-grpo by default.</summary>
+    public GrpoRunOptions Run { get; init; } = new() { OutputDir = Path.Combine("runs", "editor-grpo"), TotalSteps = 200 };
     /// <summary>
     /// The chain while training: 10 steps (Flow-GRPO trains on a short chain and samples with the full one), eta 1,
     /// the supervised editor's guidance. Defaults to <see cref="LearnedEditorOptions"/> with 10 steps.
@@ -35,8 +36,8 @@ public sealed record EditorGrpoOptions
     public double TrainedStepFraction { get; init; } = 0.6;
     /// <summary>Whether a group's edits share their initial noise (DanceGRPO). Defaults to true.</summary>
     public bool ShareInitialNoise { get; init; } = true;
-    /// <summary>Training prompts whose loop rollouts give the (image, instruction) pairs (never evaluation prompts). Defaults to 300.</summary>
-    public int TrainingPrompts { get; init; } = 300;
+    /// <summary>Training prompts whose loop rollouts give the (image, instruction) pairs (never evaluation prompts). Defaults to 150 (about 375 pairs).</summary>
+    public int TrainingPrompts { get; init; } = 150;
     /// <summary>Edit rounds of each rollout; every instruction of every round is a pair. Defaults to 2.</summary>
     public int RolloutRounds { get; init; } = 2;
 
