@@ -118,6 +118,19 @@ static class TrainGrpoCommand
         }
     }
 
+    /// <summary>
+    /// What <paramref name="collect"/> reads off the loop's rollouts (<see cref="RolloutStates"/>) with the loaded components
+    /// on <paramref name="prompts"/> training prompts (never one of the evaluation set), <paramref name="rounds"/> edit
+    /// rounds each, all drawn from <paramref name="seed"/>.
+    /// </summary>
+    internal static Task<IReadOnlyList<T>> Rollouts<T>(LoopSetup.Components components, string evalSetPath, int prompts, int rounds, long seed,
+        Func<GenerateReflectEditLoop, IReadOnlyList<RlRig.SceneGraphs.SceneGraph>, int, int, CancellationToken, Task<IReadOnlyList<T>>> collect, CancellationToken ct)
+    {
+        var trainingPrompts = RolloutStates.TrainingPrompts(components.World, EvaluationSet.Read(evalSetPath), prompts, (int)seed);
+        var loop = new GenerateReflectEditLoop(components.Diffuser, components.Checker, components.Actor, components.Editor, new LoopOptions { MaxRounds = rounds });
+        return collect(loop, trainingPrompts, unchecked((int)seed * 100_003), 50, ct);
+    }
+
     static async Task<int> RunAsync(string name, LoopSetup setup, ParseResult result, ActorGrpoOptions options, string evalSetPath, CancellationToken ct)
     {
         LoopSetup.Components components;
@@ -137,11 +150,9 @@ static class TrainGrpoCommand
         {
             var clock = Stopwatch.StartNew();
             var commit = TrainCommand.GitCommit();
-            var trainingPrompts = RolloutStates.TrainingPrompts(components.World, EvaluationSet.Read(evalSetPath), options.TrainingPrompts, (int)options.Run.Seed);
             Console.Error.WriteLine($"Collecting states: {options.TrainingPrompts} training prompts, {options.RolloutRounds} rollout rounds each ...");
-            var loop = new GenerateReflectEditLoop(components.Diffuser, components.Checker, components.Actor, components.Editor, new LoopOptions { MaxRounds = options.RolloutRounds });
             IReadOnlyList<ActorState> pool;
-            try { pool = await RolloutStates.CollectAsync(loop, trainingPrompts, unchecked((int)options.Run.Seed * 100_003), cancellationToken: ct); }
+            try { pool = await Rollouts(components, evalSetPath, options.TrainingPrompts, options.RolloutRounds, options.Run.Seed, RolloutStates.CollectAsync, ct); }
             catch (OperationCanceledException) { Console.Error.WriteLine($"{name}: interrupted while collecting states; nothing was trained"); return ExitCodes.Interrupted; }
             try
             {
