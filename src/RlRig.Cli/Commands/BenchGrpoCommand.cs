@@ -104,9 +104,10 @@ static class BenchGrpoCommand
         try
         {
             // The policy and the evaluation set (whose prompts the pool must avoid) are refused up front, not after the models load.
-            foreach (var input in policies.Append(new CommandInput(EvaluationSet.RelativePath, "the evaluation set")))
+            CommandInput[] inputs = [.. policies, new CommandInput(EvaluationSet.RelativePath, "the evaluation set")];
+            foreach (var input in inputs)
                 if (CommandFiles.ProblemWithInput(input.Path!, input.Role) is { } problem) throw new CommandLineException(problem);
-            if (result.GetValue(flags.Output) is { } outFile) OutputPolicy.RequireFile(outFile.ToString(), "--out");
+            if (result.GetValue(flags.Output) is { } outFile) OutputPolicy.RequireFile(outFile.ToString(), "--out", [.. inputs, .. flags.Setup.Inputs(result)]);
         }
         catch (Exception e) when (CommandErrors.IsUserFacing(e)) { return Task.FromResult(CommandErrors.Report(name, e)); }
         // One thread owns the models and the dispose scopes, as the trainers ask.

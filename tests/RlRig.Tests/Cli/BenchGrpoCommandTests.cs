@@ -23,6 +23,18 @@ public sealed class BenchGrpoCommandTests : IDisposable
         Assert.False(File.Exists(temp.File("r.json")));
     }
 
+    [Fact]
+    public void Writing_the_figures_over_a_model_it_reads_is_refused()
+    {
+        var checker = temp.File("checker.ckpt");
+        File.Copy(Repo.PathOf("data", "shapes-world", "checker", "checker.ckpt"), checker);
+        var before = File.ReadAllBytes(checker);
+        var result = Processes.Rlrig(Repo.Root, Limit, "bench", "actor-grpo", "--checker", checker, "--out", checker);
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains("is the same file as --checker", result.StdErr);
+        Assert.Equal(before, File.ReadAllBytes(checker));
+    }
+
     [Theory]
     [InlineData("actor-grpo", "--num-generations", "1")]
     [InlineData("editor-grpo", "--flat-steps", "0")]
