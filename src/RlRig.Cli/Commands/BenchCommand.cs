@@ -14,7 +14,10 @@ public static class BenchCommand
 {
     const string Name = "rlrig bench laion-sg";
 
-    public static Command Create() => new("bench", "Measure speed and memory.") { LaionSg(), Diffuser(), Editor(), Actor(), Capture() };
+    public static Command Create() => new("bench", "Measure speed and memory.")
+    {
+        LaionSg(), Diffuser(), Editor(), Actor(), BenchGrpoCommand.ActorGrpo(), BenchGrpoCommand.EditorGrpo(), Capture(),
+    };
 
     static Command LaionSg()
     {
@@ -108,23 +111,39 @@ public static class BenchCommand
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"sampling: {sampling.ImagesPerSecond:F2} images/s ({sampling.NumInferenceSteps} DDIM steps, guidance {sampling.GuidanceScale}, eta {sampling.Eta}, batch 16)"));
             var flat = DiffuserBenchmarks.MemoryFlatness(result.GetValue(steps), batchSize: 32, config: config, data: data, groundingWeight: ShapesWorldDiffuser.GroundingWeight,
                 progress: MemoryProgress());
-            ReportMemory(flat, result.GetValue(output), new { training, sampling, memory = flat });
-            return 0;
+            return ReportMemory("rlrig bench diffuser", flat, result.GetValue(output), new { training, sampling, memory = flat });
         });
         return command;
     }
 
-    static IProgress<RssSample> MemoryProgress() =>
-        new Progress<RssSample>(p => { if (p.Step % 100 == 0) Console.Error.Write($"\r  memory run: step {p.Step}, RSS {p.RssBytes / 1048576} MiB   "); });
+    internal static IProgress<RssSample> MemoryProgress() =>
+        new Progress<RssSample>(p => { if (p.Step % 100 == 0) Console.Error.Write($"\r  memory run: step {p.Step}, RSS {p.RssBytes / 1048576} MiB, {p.LiveTensors} live tensors   "); });
 
-    // The memory run's line, then every figure as JSON when asked.
-    static void ReportMemory(MemoryFlatnessResult flat, FileInfo? output, object figures)
+    /// <summary>
+    /// The memory run's figures and its verdict by the default <see cref="MemoryFlatnessCriterion"/>, then every figure as
+    /// JSON when asked (with the criterion and the verdict). Returns the exit code: 1 when memory is not flat.
+    /// </summary>
+    internal static int ReportMemory(string name, MemoryFlatnessResult flat, FileInfo? output, object figures)
     {
+        var criterion = new MemoryFlatnessCriterion();
+        var problem = flat.Check(criterion);
+        var c = CultureInfo.InvariantCulture;
         Console.Error.WriteLine();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"memory: RSS {flat.RssAfterWarmupBytes / 1048576.0:F0} MiB after warm-up, {flat.RssEndBytes / 1048576.0:F0} MiB after {flat.Steps} steps (growth {flat.GrowthBytes / 1048576.0:F1} MiB), peak {flat.PeakRssBytes / 1048576.0:F0} MiB"));
+        Console.WriteLine(string.Create(c,
+            $"memory: RSS {flat.RssBeforeBytes / 1048576.0:F0} MiB at the start, {flat.RssAfterWarmupBytes / 1048576.0:F0} MiB after {flat.WarmupSteps} warm-up steps, {flat.RssEndBytes / 1048576.0:F0} MiB after {flat.Steps} more at batch {flat.BatchSize} (growth {flat.GrowthBytes / 1048576.0:F1} MiB), at most {flat.MaxRssAfterWarmupBytes / 1048576.0:F0} MiB after warm-up, peak {flat.PeakRssBytes / 1048576.0:F0} MiB"));
+        Console.WriteLine(string.Create(c,
+            $"live tensors: {flat.LiveTensorsAfterWarmup} after warm-up, {flat.LiveTensorsEnd} at the end, at most {flat.MaxLiveTensors} between steps"));
+        Console.WriteLine($"memory {(problem is null ? "flat" : "NOT flat")} ({criterion.Describe()})");
         if (output is not null)
-            AtomicFile.WriteAllText(output.FullName, JsonSerializer.Serialize(figures, new JsonSerializerOptions { WriteIndented = true }));
+        {
+            var json = JsonSerializer.SerializeToNode(figures)!.AsObject();
+            json["memory_criterion"] = JsonSerializer.SerializeToNode(criterion);
+            json["memory_flat"] = problem is null;
+            AtomicFile.WriteAllText(output.FullName, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        }
+        if (problem is null) return ExitCodes.Ok;
+        Console.Error.WriteLine($"{name}: memory is not flat: {problem}");
+        return ExitCodes.InvalidData;
     }
 
     static Command Actor()
@@ -146,10 +165,8 @@ public static class BenchCommand
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"training: {training.StepsPerSecond:F3} steps/s at batch 32 ({training.SecondsPerStep:F3} s/step with the data, {training.ParameterCount:N0} parameters, {training.Threads} threads)"));
             var sampling = ActorBenchmarks.SamplingThroughput(data);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"sampling: {sampling.InstructionsPerSecond:F1} instructions/s ({sampling.States} states x G = {sampling.G}, temperature 1, random weights)"));
-            var flat = ActorBenchmarks.MemoryFlatness(data, result.GetValue(steps),
-                progress: MemoryProgress());
-            ReportMemory(flat, result.GetValue(output), new { training, sampling, memory = flat });
-            return 0;
+            var flat = ActorBenchmarks.MemoryFlatness(data, result.GetValue(steps), progress: MemoryProgress());
+            return ReportMemory("rlrig bench actor", flat, result.GetValue(output), new { training, sampling, memory = flat });
         });
         return command;
     }
@@ -178,13 +195,8 @@ public static class BenchCommand
             var sampling = DiffuserBenchmarks.EditingThroughput(config, batchSize: 16);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"editing: {sampling.ImagesPerSecond:F2} edits/s ({sampling.NumInferenceSteps} DDIM steps, 3 NFE each, eta {sampling.Eta}, batch 16)"));
             var flat = DiffuserBenchmarks.MemoryFlatness(result.GetValue(steps), batchSize: result.GetValue(batch), config: config, data: data, recipe: recipe,
-                progress: new Progress<RssSample>(p => { if (p.Step % 100 == 0) Console.Error.Write($"\r  memory run: step {p.Step}, RSS {p.RssBytes / 1048576} MiB   "); }));
-            Console.Error.WriteLine();
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"memory: RSS {flat.RssAfterWarmupBytes / 1048576.0:F0} MiB after warm-up, {flat.RssEndBytes / 1048576.0:F0} MiB after {flat.Steps} steps at batch {flat.BatchSize} (growth {flat.GrowthBytes / 1048576.0:F1} MiB), peak {flat.PeakRssBytes / 1048576.0:F0} MiB"));
-            if (result.GetValue(output) is { } file)
-                AtomicFile.WriteAllText(file.FullName, JsonSerializer.Serialize(new { training, editing = sampling, memory = flat }, new JsonSerializerOptions { WriteIndented = true }));
-            return 0;
+                progress: MemoryProgress());
+            return ReportMemory("rlrig bench editor", flat, result.GetValue(output), new { training, editing = sampling, memory = flat });
         });
         return command;
     }

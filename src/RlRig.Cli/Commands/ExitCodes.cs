@@ -9,7 +9,7 @@ public static class ExitCodes
     /// <summary>The command did what was asked.</summary>
     public const int Ok = 0;
 
-    /// <summary>The input was read but is not valid (invalid LAION-SG records, a failing notebook cell).</summary>
+    /// <summary>The input was read but is not valid (invalid LAION-SG records, a failing notebook cell), or a benchmark's run failed its check (memory that is not flat).</summary>
     public const int InvalidData = 1;
 
     /// <summary>The command line is wrong, or a file could not be opened, read or written.</summary>

@@ -97,11 +97,8 @@ static class TrainGrpoCommand
         if (run.NumThreads > 0) TorchSharp.torch.set_num_threads(run.NumThreads);
         // The code that trains is the code at the start: later commits in the same checkout must not be credited.
         var commit = TrainCommand.GitCommit();
-        var prompts = RolloutStates.TrainingPrompts(components.World, EvaluationSet.Read(rollouts.EvalSetPath), rollouts.Prompts, (int)run.Seed);
-        Console.Error.WriteLine($"Collecting states: {rollouts.Prompts} training prompts, {rollouts.Rounds} rollout rounds each ...");
-        var loop = new GenerateReflectEditLoop(components.Diffuser, components.Checker, components.Actor, components.Editor, new LoopOptions { MaxRounds = rollouts.Rounds });
         IReadOnlyList<ActorState> states;
-        try { states = await RolloutStates.CollectAsync(loop, prompts, unchecked((int)run.Seed * 100_003), cancellationToken: ct); }
+        try { states = await CollectStatesAsync(components, rollouts, run.Seed, ct); }
         catch (OperationCanceledException) { return Interrupted(name); }
         try
         {
@@ -131,6 +128,18 @@ static class TrainGrpoCommand
             }
         }
         finally { RolloutStates.Dispose(states); }
+    }
+
+    /// <summary>
+    /// The states a GRPO run learns on: the loop of <paramref name="components"/> run on <see cref="Rollouts.Prompts"/>
+    /// training prompts (never one of the evaluation set), all drawn from <paramref name="seed"/>. The caller disposes them.
+    /// </summary>
+    public static Task<IReadOnlyList<ActorState>> CollectStatesAsync(LoopSetup.Components components, Rollouts rollouts, long seed, CancellationToken ct)
+    {
+        var prompts = RolloutStates.TrainingPrompts(components.World, EvaluationSet.Read(rollouts.EvalSetPath), rollouts.Prompts, (int)seed);
+        Console.Error.WriteLine($"Collecting states: {rollouts.Prompts} training prompts, {rollouts.Rounds} rollout rounds each ...");
+        var loop = new GenerateReflectEditLoop(components.Diffuser, components.Checker, components.Actor, components.Editor, new LoopOptions { MaxRounds = rollouts.Rounds });
+        return RolloutStates.CollectAsync(loop, prompts, unchecked((int)seed * 100_003), cancellationToken: ct);
     }
 
     static int Interrupted(string name)

@@ -4,8 +4,12 @@ using static TorchSharp.torch;
 
 namespace RlRig.Diffusion;
 
-/// <summary>Resident memory after <paramref name="Step"/> steps (a record, not a tuple: JSON writes its names).</summary>
-public sealed record RssSample(int Step, long RssBytes);
+/// <summary>
+/// Resident memory and live tensors after <paramref name="Step"/> steps (a record, not a tuple: JSON writes its names).
+/// <paramref name="LiveTensors"/> is <see cref="torch.Tensor.TotalCount"/> as the step leaves it, before any collection:
+/// a tensor left to the finalizer instead of a dispose scope counts until the GC happens to run.
+/// </summary>
+public sealed record RssSample(int Step, long RssBytes, long LiveTensors = 0);
 
 /// <summary>Training speed at a batch size.</summary>
 public sealed record TrainingBenchmarkResult(int BatchSize, int ImageSize, int MeasuredSteps, double StepsPerSecond, double SecondsPerStep, long ParameterCount, int Threads, long PeakRssBytes);
@@ -13,16 +17,57 @@ public sealed record TrainingBenchmarkResult(int BatchSize, int ImageSize, int M
 /// <summary>Sampling speed: DDIM steps with classifier-free guidance (one doubled batch per step).</summary>
 public sealed record SamplingBenchmarkResult(int BatchSize, int ImageSize, int NumInferenceSteps, double GuidanceScale, double Eta, int Images, double ImagesPerSecond, int Threads, long PeakRssBytes);
 
-/// <summary>Resident memory over a training run: flat means <see cref="RssEndBytes"/> ≈ <see cref="RssAfterWarmupBytes"/>.</summary>
+/// <summary>
+/// What "memory stays flat" means for a memory run (<see cref="MemoryFlatnessResult"/>), measured from the warm-up
+/// baseline: a leak of one tensor a step fails the first test exactly, a leak of one batch's activations a step (hundreds
+/// of KiB) the second within a few hundred steps, while the allocator's settling after warm-up (the editor's training
+/// grew 24 MiB over its first 600 steps, then stayed) passes.
+/// </summary>
+public sealed record MemoryFlatnessCriterion
+{
+    /// <summary>
+    /// Most growth of live tensors (<see cref="torch.Tensor.TotalCount"/>), from the baseline to every later sample. Defaults to 0:
+    /// between steps a run holds its weights, optimizer state and nothing else, so any growth is a tensor a step failed to free.
+    /// </summary>
+    public long MaxLiveTensorGrowth { get; init; }
+
+    /// <summary>Most RSS growth from the baseline to the end, both after a full collection. Defaults to 32 MiB.</summary>
+    public long MaxRssGrowthBytes { get; init; } = 32L << 20;
+
+    /// <summary>The criterion in words, for a report.</summary>
+    public string Describe() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"live tensors never above the warm-up baseline + {MaxLiveTensorGrowth}, RSS at the end within {MaxRssGrowthBytes / 1048576.0:F0} MiB of it");
+}
+
+/// <summary>Resident memory and live tensors over a training run: flat means both stay at the warm-up baseline (<see cref="Check"/>).</summary>
 /// <param name="RssBeforeBytes">Before the first step (model and optimizer built).</param>
-/// <param name="RssAfterWarmupBytes">After the warm-up steps (Adam moments and allocator pools exist by then): the baseline.</param>
-/// <param name="RssEndBytes">After the last step.</param>
-/// <param name="Samples">RSS every few steps, for a chart.</param>
+/// <param name="RssAfterWarmupBytes">After the warm-up steps (Adam moments and allocator pools exist by then) and a full collection: the baseline.</param>
+/// <param name="RssEndBytes">After the last step and a full collection.</param>
+/// <param name="LiveTensorsAfterWarmup">Live tensors at the baseline (after the collection).</param>
+/// <param name="LiveTensorsEnd">Live tensors at the end (after the collection).</param>
+/// <param name="MaxLiveTensors">The most live tensors at any sample after warm-up, as the step left them (no collection).</param>
+/// <param name="Samples">RSS and live tensors every few steps, for a chart.</param>
 public sealed record MemoryFlatnessResult(int Steps, int WarmupSteps, int BatchSize, long RssBeforeBytes, long RssAfterWarmupBytes, long RssEndBytes, long PeakRssBytes,
-    IReadOnlyList<RssSample> Samples)
+    IReadOnlyList<RssSample> Samples, long LiveTensorsAfterWarmup = 0, long LiveTensorsEnd = 0, long MaxLiveTensors = 0)
 {
     /// <summary>Growth from the warm-up baseline to the end, in bytes.</summary>
     public long GrowthBytes => RssEndBytes - RssAfterWarmupBytes;
+
+    /// <summary>The most RSS at any sample after warm-up.</summary>
+    public long MaxRssAfterWarmupBytes => Samples.Count == 0 ? RssEndBytes : Math.Max(RssEndBytes, Samples.Max(s => s.RssBytes));
+
+    /// <summary>Why the run is not flat by <paramref name="criterion"/> (the default one when null), or null when it is.</summary>
+    public string? Check(MemoryFlatnessCriterion? criterion = null)
+    {
+        criterion ??= new MemoryFlatnessCriterion();
+        var problems = new List<string>();
+        if (Math.Max(MaxLiveTensors, LiveTensorsEnd) - LiveTensorsAfterWarmup > criterion.MaxLiveTensorGrowth)
+            problems.Add($"live tensors grew from {LiveTensorsAfterWarmup} to {Math.Max(MaxLiveTensors, LiveTensorsEnd)} (at most {LiveTensorsAfterWarmup + criterion.MaxLiveTensorGrowth} allowed)");
+        if (GrowthBytes > criterion.MaxRssGrowthBytes)
+            problems.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"RSS grew {GrowthBytes / 1048576.0:F1} MiB (at most {criterion.MaxRssGrowthBytes / 1048576.0:F0} MiB allowed)"));
+        return problems.Count == 0 ? null : string.Join("; ", problems);
+    }
 }
 
 /// <summary>Measurements behind <c>rlrig bench diffuser</c> and <c>rlrig bench editor</c>. Each builds a fresh model; only the memory run writes (checkpoints, into a temporary folder it deletes).</summary>
@@ -109,37 +154,47 @@ public static class DiffuserBenchmarks
     }
 
     /// <summary>
-    /// RSS over any trainer's run (<paramref name="run"/> of <paramref name="warmupSteps"/> + <paramref name="steps"/>
-    /// steps, enumerated here): before the first step, after the warm-up (the baseline), every few steps, and at the end.
+    /// RSS and live tensors over any trainer's run (<paramref name="run"/> of <paramref name="warmupSteps"/> +
+    /// <paramref name="steps"/> steps, enumerated here; <paramref name="stepOf"/> reads a report's step): before the first
+    /// step, after the warm-up (the baseline), every few steps, and at the end.
     /// </summary>
-    public static MemoryFlatnessResult TrackMemory(IEnumerable<TrainProgress> run, int steps, int warmupSteps, int batchSize, IProgress<RssSample>? progress = null)
+    public static MemoryFlatnessResult TrackMemory<TReport>(IEnumerable<TReport> run, Func<TReport, int> stepOf, int steps, int warmupSteps, int batchSize,
+        IProgress<RssSample>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(run);
+        ArgumentNullException.ThrowIfNull(stepOf);
         var before = ProcessMemory.RssBytes();
-        var baseline = before;
+        var baseline = new RssSample(0, before, Tensor.TotalCount);
         var samples = new List<RssSample>();
         var every = Math.Max(1, steps / 50);
         foreach (var report in run)
         {
-            var i = report.Step - warmupSteps;
-            if (i == 0) samples.Add(new RssSample(0, baseline = Settle()));
+            var i = stepOf(report) - warmupSteps;
+            if (i == 0) samples.Add(baseline = Settle(0));
             else if (i > 0 && (i % every == 0 || i == steps))
             {
-                var sample = new RssSample(i, ProcessMemory.RssBytes());
+                var sample = new RssSample(i, ProcessMemory.RssBytes(), Tensor.TotalCount);
                 samples.Add(sample);
                 progress?.Report(sample);
             }
         }
-        return new MemoryFlatnessResult(steps, warmupSteps, batchSize, before, baseline, Settle(), ProcessMemory.PeakRssBytes(), samples);
+        var end = Settle(steps);
+        var after = samples.Where(s => s.Step > 0).ToList();
+        return new MemoryFlatnessResult(steps, warmupSteps, batchSize, before, baseline.RssBytes, end.RssBytes, ProcessMemory.PeakRssBytes(), samples,
+            baseline.LiveTensors, end.LiveTensors, after.Count == 0 ? end.LiveTensors : after.Max(s => s.LiveTensors));
     }
 
-    // Collect managed garbage first, so the figure is what native tensors and live objects hold, not pending finalizers.
-    static long Settle()
+    /// <summary><see cref="TrackMemory{TReport}"/> over a supervised trainer's run.</summary>
+    public static MemoryFlatnessResult TrackMemory(IEnumerable<TrainProgress> run, int steps, int warmupSteps, int batchSize, IProgress<RssSample>? progress = null) =>
+        TrackMemory(run, r => r.Step, steps, warmupSteps, batchSize, progress);
+
+    // Collect managed garbage first, so the figures are what native tensors and live objects hold, not pending finalizers.
+    static RssSample Settle(int step)
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
-        return ProcessMemory.RssBytes();
+        return new RssSample(step, ProcessMemory.RssBytes(), Tensor.TotalCount);
     }
 
     static DiffuserTrainerOptions Options(DiffuserTrainerOptions? recipe, int batchSize, int totalSteps) =>

@@ -113,10 +113,13 @@ public sealed class GrpoRun<TState, TSample> : IDisposable
             yield return report;
     }
 
-    /// <summary>One GRPO step on the next batch of states, TensorBoard included; the speed fields are 0.</summary>
+    /// <summary>One GRPO step on the next batch of states, TensorBoard included, then the C heap's free pages handed back; the speed fields are 0.</summary>
     public GrpoProgress TrainStep(CancellationToken ct = default)
     {
         var report = grpo.StepAsync(BatchAt(Step), unchecked(Run.Seed * 1_000_003 + Step), ct).GetAwaiter().GetResult();
+        // Prompts, instructions and edits differ in size from step to step: without it RSS rose 44 MiB over 1,000
+        // Actor-GRPO steps with live tensors constant (NativeHeap says why); with it, 6 MiB, for 2 % more CPU.
+        NativeHeap.Trim();
         Step++;
         var metrics = report.Metrics();
         Log(metrics);

@@ -15,7 +15,7 @@ public sealed class ActorGrpoTrainerTests : TorchTestBase
 {
     static readonly ActorConfig Tiny = new() { Dim = 32, Layers = 1, Heads = 2 };
 
-    static LearnedActor TinyActor(int seed)
+    internal static LearnedActor TinyActor(int seed)
     {
         random.manual_seed(seed);
         return new LearnedActor(new ActorNet(Tiny), new WorldOptions());
@@ -28,7 +28,7 @@ public sealed class ActorGrpoTrainerTests : TorchTestBase
         TrainingPrompts = 8,
     };
 
-    static async Task<IReadOnlyList<ActorState>> Pool(FakeWorld w)
+    internal static async Task<IReadOnlyList<ActorState>> Pool(FakeWorld w)
     {
         var prompts = RolloutStates.TrainingPrompts(w.World, [], 12, seed: 1);
         var loop = new GenerateReflectEditLoop(new FakeWorld.Diffuser(w), new FakeWorld.Checker(w), new RuleBasedActor(w.World), new FakeWorld.Editor(w), new LoopOptions { MaxRounds = 1 });

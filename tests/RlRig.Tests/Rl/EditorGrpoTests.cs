@@ -20,7 +20,7 @@ public sealed class EditorGrpoTests : TorchTestBase
     static readonly WorldOptions World = new();
 
     // A tiny 32x32 editor over the edit language with random weights everywhere, so its output depends on its inputs.
-    static TextToImageDiffuser TinyEditor(int seed)
+    internal static TextToImageDiffuser TinyEditor(int seed)
     {
         random.manual_seed(seed);
         var model = new TextToImageDiffuser(ShapesWorldEditor.Config(TinyShapesWorldConfig() with { Vocabulary = [.. EditTokens.Words.Append(";")], MaxPromptTokens = 24 }));
@@ -31,7 +31,7 @@ public sealed class EditorGrpoTests : TorchTestBase
     }
 
     // Rendered scenes with the Checker's reflection and the rule-based Actor's instruction for each.
-    static async Task<List<EditRequest>> Pool(ShapesChecker checker, int count)
+    internal static async Task<List<EditRequest>> Pool(ShapesChecker checker, int count)
     {
         var actor = new RuleBasedActor(World);
         var requests = new List<EditRequest>();
@@ -50,7 +50,7 @@ public sealed class EditorGrpoTests : TorchTestBase
         return requests;
     }
 
-    static ShapesChecker Checker() => ShapesChecker.Load(Repo.PathOf("data", "shapes-world", "checker", "checker.ckpt"));
+    internal static ShapesChecker Checker() => ShapesChecker.Load(Repo.PathOf("data", "shapes-world", "checker", "checker.ckpt"));
 
     [Fact]
     public async Task Recomputed_step_log_probs_equal_the_sampled_ones_on_the_trained_steps_and_a_groups_edits_differ()
