@@ -15,7 +15,8 @@ public sealed class LoopTraceFormatException(string message, Exception? inner = 
 /// <summary>
 /// Saves a <see cref="LoopTrace"/> as <c>trace.json</c> and one PNG per round (<c>round-0.png</c>, ...), and reads it back.
 /// The JSON keeps what the Checker detected in each image (objects with boxes), so the reflection is rebuilt exactly
-/// by <see cref="Reflection.Compare"/>; it is written last and atomically, so a folder with a trace.json is complete.
+/// by <see cref="Reflection.Compare"/> (or, for an image the Checker could not read, <see cref="Reflection.Unread"/> from
+/// the failure kept beside it); it is written last and atomically, so a folder with a trace.json is complete.
 /// </summary>
 public static class LoopTraceFile
 {
@@ -43,6 +44,7 @@ public static class LoopTraceFile
             ["score"] = r.Score,
             ["satisfied"] = r.Reflection.IsSatisfied,
             ["reflection"] = r.Reflection.Text,
+            ["reflection_failure"] = r.Reflection.Failure is { } failure ? new JsonObject { ["reason"] = failure.Reason, ["raw_text"] = failure.RawText } : null,
             ["detected"] = new JsonArray(r.Reflection.Detected.Items.Select(i => (JsonNode)new JsonObject
             {
                 ["id"] = i.Id,
@@ -82,7 +84,9 @@ public static class LoopTraceFile
                 var where = $"{path}: rounds[{index}]";
                 var node = array[index] as JsonObject ?? throw new LoopTraceFormatException($"{where} is not an object");
                 var detected = (node["detected"] as JsonArray ?? throw new LoopTraceFormatException($"{where}.detected is missing")).Select(d => Item(d, where)).ToList();
-                var reflection = Reflection.Compare(target, detected);
+                var reflection = node["reflection_failure"] is { } failure
+                    ? Reflection.Unread(target, new ReplyFailure(Get<string>(failure, "reason", where), Get<string>(failure, "raw_text", where)))
+                    : Reflection.Compare(target, detected);
                 var text = node["instruction"]?.GetValue<string>();
                 var logProbs = (node["token_log_probs"] as JsonArray)?.Select(v => v!.GetValue<double>()).ToList();
                 var image = LoadImage(folder, index, where);

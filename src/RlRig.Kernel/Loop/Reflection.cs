@@ -93,6 +93,17 @@ public sealed record Reflection(
         var reflection = new Reflection(target, detected, matches, satisfied, violated, unplaceable, missing, extra, wrong, score, "");
         return reflection with { Text = ReflectionText.Describe(reflection) };
     }
+
+    /// <summary>
+    /// The reflection on an image the Checker could not read (a model's reply that did not parse): nothing detected,
+    /// score 0, never satisfied, and the failure with the reply as it came.
+    /// </summary>
+    public static Reflection Unread(SceneGraph target, ReplyFailure failure)
+    {
+        ArgumentNullException.ThrowIfNull(failure);
+        var r = Compare(target, []);
+        return r with { Failure = failure, Text = $"The Checker's reply could not be read ({failure.Reason}). " + r.Text };
+    }
 }
 
 /// <summary>

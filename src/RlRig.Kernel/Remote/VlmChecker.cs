@@ -51,21 +51,15 @@ public sealed class VlmChecker(VlmClient client) : IChecker
                 $"{k}: {target.Item(r.SubjectId).Text} (id {r.SubjectId}), {r.Predicate}, {target.Item(r.ObjectId).Text} (id {r.ObjectId})")),
         });
         var reply = await client.AskAsync(prompt, [image], SchemaName, Schema, cancellationToken);
-        if (reply.Json is null) return Unread(target, reply.Failure());
+        if (reply.Json is null) return Reflection.Unread(target, reply.Failure());
         try { return Read(target, reply.Json, image.Width, image.Height); }
         catch (ReplyShapeException e)
         {
             client.CountUnparsed();
-            return Unread(target, reply.Failure(e.Message));
+            return Reflection.Unread(target, reply.Failure(e.Message));
         }
     }
 
-    /// <summary>A reflection that detects nothing, for an image the Checker could not read.</summary>
-    public static Reflection Unread(SceneGraph target, ReplyFailure failure)
-    {
-        var r = Build(target, [], new Dictionary<int, int>(), [], "");
-        return r with { Failure = failure, Text = $"The Checker's reply could not be read ({failure.Reason}). " + r.Text };
-    }
 
     /// <summary>Builds the reflection from a reply; the reply's boxes are fractions of a <paramref name="width"/> x <paramref name="height"/> image.</summary>
     /// <exception cref="ReplyShapeException">The JSON does not have the asked shape (named field).</exception>

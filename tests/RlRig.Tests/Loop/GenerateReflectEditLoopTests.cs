@@ -100,6 +100,21 @@ public class GenerateReflectEditLoopTests
         Assert.Equal(trace.BestRound, loaded.BestRound);
     }
 
+    [Fact]
+    public async Task A_reflection_the_checker_could_not_read_keeps_its_failure_through_a_saved_trace()
+    {
+        using var temp = new TempDir();
+        using var run = (await Loop(new FakeWorld()).RunAsync(Requests(1)))[0];
+        var unread = Reflection.Unread(run.Target, new ReplyFailure("no JSON object in the reply", "I think <b>two</b> circles"));
+        using var trace = new LoopTrace(run.Target, run.Seed, [run.Rounds[0] with { Image = run.Rounds[0].Image.Clone(), Reflection = unread }]);
+        LoopTraceFile.Save(trace, temp.Path);
+        using var loaded = LoopTraceFile.Load(temp.Path);
+        var reflection = Assert.Single(loaded.Rounds).Reflection;
+        Assert.Equal(unread.Failure, reflection.Failure);
+        Assert.Equal(unread.Text, reflection.Text);
+        Assert.False(reflection.IsSatisfied);
+    }
+
     [Theory]
     [InlineData("not json")]
     [InlineData("{\"format\": \"something else\"}")]

@@ -119,7 +119,7 @@ public sealed class FaultTests : IDisposable
 
         rig.Server.Inject("images/edits", new LoopbackFault.Body("{\"data\":[{\"b64_json\":\"iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB\"}]}"));  // a PNG cut short
         using var picture = RemoteRig.Picture();
-        var reflection = VlmChecker.Unread(RemoteRig.Scene, new ReplyFailure("x", "y"));
+        var reflection = Reflection.Unread(RemoteRig.Scene, new ReplyFailure("x", "y"));
         var outcome = Assert.Single(await new HttpImageEditor(client).EditAsync([new EditRequest(picture, new OpenEdit("move the tower left"), reflection, 1)]));
         using (outcome.Image)
         {

@@ -74,7 +74,7 @@ public sealed class WireContractTests : IDisposable
     {
         using var client = rig.Vlm();
         using var image = RemoteRig.Picture();
-        var reflection = VlmChecker.Unread(RemoteRig.Scene, new ReplyFailure("test", "raw"));
+        var reflection = Reflection.Unread(RemoteRig.Scene, new ReplyFailure("test", "raw"));
         var proposal = Assert.Single(await new VlmActor(client, ActorLanguage.Open).ActAsync([new ActorState(RemoteRig.Scene, reflection, image)]));
 
         AssertSentToWithKey("/v1/chat/completions");
