@@ -33,10 +33,10 @@ public static class RolloutStates
     /// <summary>
     /// Runs <paramref name="loop"/> on every prompt (prompt i with seed <paramref name="seed"/> + i) and returns each
     /// round's state that still has something to fix. The states own clones of the images; the caller disposes them
-    /// (<see cref="Dispose"/>).
+    /// (<see cref="Dispose"/>). <paramref name="progress"/> hears the number of prompts done after each batch.
     /// </summary>
     public static async Task<IReadOnlyList<ActorState>> CollectAsync(GenerateReflectEditLoop loop, IReadOnlyList<SceneGraph> prompts, int seed,
-        int batchSize = 50, CancellationToken cancellationToken = default)
+        int batchSize = 50, CancellationToken cancellationToken = default, IProgress<int>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(loop);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
@@ -51,6 +51,7 @@ public static class RolloutStates
                     states.AddRange(trace.Rounds.Where(r => !r.Reflection.IsSatisfied)
                         .Select(r => new ActorState(trace.Target, r.Reflection, r.Image.Clone())));
             }
+            progress?.Report(from + requests.Count);
         }
         return states;
     }
