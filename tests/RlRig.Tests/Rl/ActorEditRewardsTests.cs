@@ -47,7 +47,14 @@ public sealed class ActorEditRewardsTests
         Assert.Equal(1.0 - reflection.Score, gain[0]!.Value, 9);
         Assert.True(gain[0] > 0);
         Assert.Equal([0.0, 0.0, 0.0], gain.Skip(1).Select(g => g!.Value));
-        Assert.Equal([0.0, 0.0, -1.0, -1.0], validity.Select(v => v!.Value));
+        Assert.Equal([0.0, -1.0, -1.0, -1.0], validity.Select(v => v!.Value));   // "done" on an image the Checker finds wrong is invalid
+
+        // ... and right once the Checker is satisfied (the rule-based fix makes it so: its gain was 1 - score).
+        var fixedImage = (await new FakeWorld.Editor(w).EditAsync([new EditRequest(image, fix.Instruction, reflection, 100)]))[0].Image;
+        var satisfied = new ActorState(Target, (await checker.ReflectAsync([fixedImage], [Target]))[0], fixedImage);
+        Assert.True(satisfied.Reflection.IsSatisfied);
+        var onSatisfied = new ActorEditRewards<ActorProposal>(checker, editor, p => p, i => i);
+        Assert.Equal(0.0, (await onSatisfied.Validity.Score([satisfied], [ActorProposal.FromText("done")], default))[0]);
     }
 
     [Fact]
