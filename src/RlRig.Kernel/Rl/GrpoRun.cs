@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using RlRig.IO;
@@ -96,7 +95,7 @@ public sealed class GrpoRun<TState, TSample> : IDisposable
     /// <summary>Optimisation steps done.</summary>
     public int Step { get; private set; }
 
-    public static string TrainingStatePath(string outputDir) => Path.Combine(outputDir, "training-state.bin");
+    public static string TrainingStatePath(string outputDir) => TrainingState.PathIn(outputDir);
 
     /// <summary>The seed of sample <paramref name="sample"/> of the step being taken (a reward function's edit, say).</summary>
     public int SampleSeed(int sample) => unchecked((int)(Run.Seed * 31 + Step) * 4099 + sample);
@@ -158,22 +157,13 @@ public sealed class GrpoRun<TState, TSample> : IDisposable
     JsonNode Identity => new JsonObject { ["options"] = options.DeepClone(), ["run"] = JsonSerializer.SerializeToNode(Run.Identity) };
 
     /// <summary>Writes the training state and the inference checkpoint, each atomically; returns the inference checkpoint's path.</summary>
+    /// <remarks>
+    /// The training state is a <see cref="TrainingState"/> whose configuration is the run's identity (what a resume must
+    /// match) and whose options are <see cref="Run"/>; it has no data generator: a step's randomness comes from its index.
+    /// </remarks>
     public string SaveCheckpoint()
     {
-        Directory.CreateDirectory(Run.OutputDir);
-        var header = new JsonObject
-        {
-            ["format"] = "rlrig-grpo-training-state",
-            ["step"] = Step,
-            ["identity"] = Identity,
-            ["run"] = JsonSerializer.SerializeToNode(Run),
-        };
-        CheckpointFile.Write(TrainingStatePath(Run.OutputDir), TrainingMagic, header, payload =>
-        {
-            using var w = new BinaryWriter(payload, Encoding.UTF8, leaveOpen: true);
-            weights.save(w);
-            grpo.Optimizer.save_state_dict(w);
-        });
+        TrainingState.Write(Run.OutputDir, TrainingMagic, "rlrig-grpo-training-state", Step, Identity, JsonSerializer.SerializeToNode(Run)!, weights, grpo.Optimizer, data: null);
         return saveInference(Run.OutputDir, Step);
     }
 
@@ -183,34 +173,18 @@ public sealed class GrpoRun<TState, TSample> : IDisposable
     /// <exception cref="GrpoCheckpointException">There is no training state, or its header is damaged.</exception>
     public static (GrpoRunOptions Run, int Step, JsonNode Options) ReadRun(string outputDir)
     {
-        var path = TrainingStatePath(outputDir);
-        if (!File.Exists(path)) throw new GrpoCheckpointException($"nothing to resume: {path} does not exist (train without --resume first, or give the run's --out)");
-        var header = CheckpointFile.ReadHeader(path, TrainingMagic, "a GRPO training state", Error);
-        try
-        {
-            return (header["run"].Deserialize<GrpoRunOptions>()!, header["step"]!.GetValue<int>(), header["identity"]!["options"]!.DeepClone());
-        }
-        catch (Exception e) when (e is JsonException or NullReferenceException or InvalidOperationException or KeyNotFoundException)
-        {
-            throw new GrpoCheckpointException($"checkpoint {path} has unreadable options or step: {e.Message}", e);
-        }
+        var (header, run, step) = TrainingState.ReadRun(outputDir, TrainingMagic, "a GRPO training state", Error,
+            json => JsonSerializer.Deserialize<GrpoRunOptions>(json) ?? throw new JsonException("the run options are null"));
+        return header["config"]?["options"] is { } options ? (run, step, options.DeepClone())
+            : throw Error($"checkpoint {TrainingStatePath(outputDir)} has no run identity (\"config\".\"options\")", null);
     }
 
-    void LoadTrainingState()
-    {
-        var path = TrainingStatePath(Run.OutputDir);
-        if (!File.Exists(path)) throw new GrpoCheckpointException($"nothing to resume: {path} does not exist (train without --resume first, or give the run's --out)");
-        var (header, payload) = CheckpointFile.Read(path, TrainingMagic, "a GRPO training state", Error);
-        if (!JsonNode.DeepEquals(header["identity"], Identity))
-            throw new GrpoCheckpointException($"checkpoint {path} was written with other options ({header["identity"]!.ToJsonString()}); resume with the same ones");
-        using var r = new BinaryReader(new MemoryStream(payload));
-        CheckpointFile.LoadWeights(path, weights, r, "weights", Error);
-        try { grpo.Optimizer.load_state_dict(r); }
-        catch (Exception e) when (e is not CheckpointException) { throw new GrpoCheckpointException($"checkpoint {path}: the optimizer state is unreadable: {e.Message}", e); }
-        Step = header["step"]!.GetValue<int>();
-        if (Step > Run.TotalSteps)
-            throw new GrpoCheckpointException($"checkpoint {path} is at step {Step}, beyond TotalSteps = {Run.TotalSteps}; raise the total to continue");
-    }
+    void LoadTrainingState() =>
+        Step = TrainingState.Load(Run.OutputDir, TrainingMagic, "a GRPO training state", Error, (path, header) =>
+        {
+            if (!JsonNode.DeepEquals(header["config"], Identity))
+                throw Error($"checkpoint {path} was written with other options ({header["config"]?.ToJsonString()}); resume with the same ones", null);
+        }, weights, grpo.Optimizer, data: null, Run.TotalSteps);
 
     public void Dispose()
     {

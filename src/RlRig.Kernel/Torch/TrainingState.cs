@@ -10,7 +10,8 @@ namespace RlRig.Torch;
 /// <summary>
 /// A run folder's full training state, as the trainers write and resume it: a <see cref="CheckpointFile"/> whose header
 /// holds the format, step, configuration and options, and whose payload holds the weights, the optimizer's moments and
-/// the data generator's state, in that order; so a resumed run continues bit-exactly.
+/// the data generator's state (for a trainer that draws its data from one), in that order; so a resumed run continues
+/// bit-exactly.
 /// </summary>
 internal static class TrainingState
 {
@@ -19,7 +20,7 @@ internal static class TrainingState
 
     /// <summary>Writes the state atomically; <paramref name="extra"/> adds fields to the header.</summary>
     public static void Write(string outputDir, string magic, string format, int step, JsonNode config, JsonNode options, nn.Module model,
-        OptimizerHelper optimizer, Generator data, JsonObject? extra = null)
+        OptimizerHelper optimizer, Generator? data, JsonObject? extra = null)
     {
         Directory.CreateDirectory(outputDir);
         var header = new JsonObject { ["format"] = format, ["step"] = step, ["config"] = config, ["options"] = options };
@@ -29,6 +30,7 @@ internal static class TrainingState
             using var w = new BinaryWriter(payload, Encoding.UTF8, leaveOpen: true);
             model.save(w);
             optimizer.save_state_dict(w);
+            if (data is null) return;
             using var state = data.get_state();
             state.Save(w);
         });
@@ -67,7 +69,7 @@ internal static class TrainingState
     /// accepted its header (the architecture); returns the step, which may not exceed <paramref name="totalSteps"/>.
     /// </summary>
     public static int Load(string outputDir, string magic, string kind, CheckpointFile.ErrorFactory error, Action<string, JsonObject> checkHeader,
-        nn.Module model, OptimizerHelper optimizer, Generator data, int totalSteps)
+        nn.Module model, OptimizerHelper optimizer, Generator? data, int totalSteps)
     {
         var path = Require(outputDir, error);
         var (header, payload) = CheckpointFile.Read(path, magic, kind, error);
@@ -77,8 +79,11 @@ internal static class TrainingState
         try
         {
             optimizer.load_state_dict(r);
-            using var state = TensorExtensionMethods.Load(r);
-            data.set_state(state);
+            if (data is not null)
+            {
+                using var state = TensorExtensionMethods.Load(r);
+                data.set_state(state);
+            }
         }
         catch (Exception e) when (e is not CheckpointException)
         {
