@@ -47,6 +47,12 @@ public sealed record DiffuserTrainerOptions
     /// </summary>
     public double MinSnrGamma { get; init; }
     /// <summary>
+    /// Training timesteps are drawn uniformly from [0, MaxTimestep); 0 (the default) for every timestep of the schedule.
+    /// An editor that always samples from its source noised part-way (SDEdit: strength 0.5 of the 20-step grid starts at
+    /// t = 499) never meets the timesteps above its start, so it can spend its training on the ones it uses.
+    /// </summary>
+    public int MaxTimestep { get; init; }
+    /// <summary>
     /// Probability that a prompt is replaced by the null prompt, which trains the unconditional model CFG needs. For a
     /// model that reads a condition image (<see cref="DiffuserConfig.ConditionChannels"/>), the probability that only the
     /// text is dropped (InstructPix2Pix: 0.05). Defaults to 0.1.
@@ -106,6 +112,7 @@ public sealed record DiffuserTrainerOptions
         Require(GradClipNorm >= 0, nameof(GradClipNorm), $"{GradClipNorm} must be >= 0 (0 disables clipping)");
         Require(EmaDecay is >= 0 and < 1, nameof(EmaDecay), $"{EmaDecay} must be in [0, 1); 0.999 is the default");
         Require(MinSnrGamma >= 0, nameof(MinSnrGamma), $"{MinSnrGamma} must be >= 0 (0 = plain MSE, the default; 5 = the paper's)");
+        Require(MaxTimestep >= 0, nameof(MaxTimestep), $"{MaxTimestep} must be >= 0 (0 = every timestep; 500 = the ones strength 0.5 samples from)");
         Require(ConditioningDropout is >= 0 and < 1, nameof(ConditioningDropout), $"{ConditioningDropout} must be in [0, 1); guidance needs > 0, e.g. 0.1");
         Require(ImageDropout is >= 0 and < 1, nameof(ImageDropout), $"{ImageDropout} must be in [0, 1); image guidance needs > 0, e.g. 0.05");
         Require(JointDropout is >= 0 and < 1, nameof(JointDropout), $"{JointDropout} must be in [0, 1); dual guidance needs > 0, e.g. 0.05");

@@ -6,7 +6,7 @@ namespace RlRig.Diffusion;
 
 /// <summary>
 /// The text-conditioned denoiser: (noisy image (B, 3, S, S), timestep (B), token ids (B, L)) -&gt; predicted epsilon
-/// (or v, per <see cref="DiffuserConfig.PredictionType"/>), (B, 3, S, S). The prompt encoding can be computed once with
+/// (or v or x0, per <see cref="DiffuserConfig.PredictionType"/>), (B, 3, S, S). The prompt encoding can be computed once with
 /// <see cref="EncodeText"/> and reused across sampling steps with <see cref="Denoise"/>.
 /// With <see cref="DiffuserConfig.ConditionChannels"/> &gt; 0 it is an instruction-following editor (InstructPix2Pix):
 /// the same text encoder and U-Net, the U-Net also reading the source image beside the noisy one, and the text an
@@ -43,7 +43,8 @@ public sealed class TextToImageDiffuser : Module<Tensor, Tensor, Tensor, Tensor>
                 : $"this model reads a condition image of {Config.ConditionChannels} channels beside the noisy one; pass it", nameof(condition));
         using var scope = NewDisposeScope();
         var input = condition is null ? noisy.alias() : cat([noisy, condition], 1);                          // (B, 3 + C, S, S)
-        return unet.call(input, timesteps, context, Config.MaskPadding ? TextEncoder.PaddingBias(tokens) : null).MoveToOuterDisposeScope();
+        var output = unet.call(input, timesteps, context, Config.MaskPadding ? TextEncoder.PaddingBias(tokens) : null);
+        return (Config.SourceResidual ? output + condition! : output).MoveToOuterDisposeScope();
     }
 
     /// <summary>The whole model on token ids, with the condition image a ConditionChannels &gt; 0 model reads (null otherwise). The caller owns the result.</summary>
@@ -57,14 +58,18 @@ public sealed class TextToImageDiffuser : Module<Tensor, Tensor, Tensor, Tensor>
     /// Starts this model from a trained <paramref name="source"/> as InstructPix2Pix starts from Stable Diffusion: every
     /// tensor copied; where this model reads a condition image, the first convolution's extra input channels zero, so it
     /// begins as exactly the source whatever the condition; where its vocabulary extends the source's, the new words keep
-    /// their fresh embeddings. Any other difference of architecture is refused.
+    /// their fresh embeddings. The prediction type may differ (the features carry over; the head learns the new target),
+    /// and where this model predicts the change from its source (<see cref="DiffuserConfig.SourceResidual"/>) and the
+    /// source does not, the last layer starts at zero, so it begins as the identity edit. Any other difference of
+    /// architecture is refused.
     /// </summary>
     /// <exception cref="ArgumentException">The architectures differ beyond condition channels and words appended to the vocabulary.</exception>
     public void InitialiseFrom(TextToImageDiffuser source)
     {
         ArgumentNullException.ThrowIfNull(source);
         var (mine, theirs) = (Config, source.Config);
-        var diffs = (mine with { ConditionChannels = theirs.ConditionChannels, Vocabulary = theirs.Vocabulary }).DifferencesFrom(theirs);
+        var diffs = (mine with { ConditionChannels = theirs.ConditionChannels, Vocabulary = theirs.Vocabulary, PredictionType = theirs.PredictionType, SourceResidual = theirs.SourceResidual })
+            .DifferencesFrom(theirs);
         if (diffs.Count > 0) throw new ArgumentException($"cannot start from a model of another architecture:\n  {string.Join("\n  ", diffs)}", nameof(source));
         if (mine.ConditionChannels < theirs.ConditionChannels || mine.Vocabulary.Count < theirs.Vocabulary.Count || !mine.Vocabulary.Take(theirs.Vocabulary.Count).SequenceEqual(theirs.Vocabulary))
             throw new ArgumentException("this model's vocabulary must begin with the source's words, in order, and read at least its condition channels", nameof(source));
@@ -87,6 +92,9 @@ public sealed class TextToImageDiffuser : Module<Tensor, Tensor, Tensor, Tensor>
                     throw new ArgumentException($"parameter {name} is ({string.Join(", ", p.shape)}) in the source and ({string.Join(", ", target.shape)}) here", nameof(source));
             }
         }
+        if (mine.SourceResidual && !theirs.SourceResidual)
+            foreach (var (name, target) in named_parameters())
+                if (name.StartsWith("unet.conv_out.", StringComparison.Ordinal)) target.zero_();
     }
 
     /// <summary>

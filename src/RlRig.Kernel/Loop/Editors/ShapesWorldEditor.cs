@@ -31,8 +31,16 @@ public static class ShapesWorldEditor
         {
             ConditionChannels = 3,
             Vocabulary = [.. diffuser.Vocabulary, .. EditTokens.Words.Where(w => !known.Contains(w))],
+            PredictionType = Prediction,
+            SourceResidual = SourceResidual,
         };
     }
+
+    /// <summary>What the editor predicts: x0, so that its source image is informative at every noise level (issue 14's epsilon editor left the source's input weights near zero).</summary>
+    public const PredictionType Prediction = PredictionType.Sample;
+
+    /// <summary>Whether the editor predicts the change from its source, starting as the identity edit.</summary>
+    public const bool SourceResidual = true;
 
     /// <summary>
     /// Training steps of the committed checkpoint, at <see cref="BatchSize"/>: 28 min 41 s on the 2 cores shared with two
