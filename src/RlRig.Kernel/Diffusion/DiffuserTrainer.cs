@@ -43,7 +43,7 @@ public sealed class DiffuserTrainer : IDisposable
         if (options.InitFrom is { } init && !options.Resume)
         {
             using var source = DiffuserCheckpoint.Load(init);
-            Model.InitialiseFrom(source.Model);
+            Model.InitialiseFrom(source.Model, options.ShareInputWeights);
         }
         EmaModel = new TextToImageDiffuser(config);
         parameters = Model.parameters().ToArray();

@@ -72,6 +72,12 @@ public sealed record DiffuserTrainerOptions
     /// weights from the training state instead. Defaults to null.
     /// </summary>
     public string? InitFrom { get; init; }
+    /// <summary>
+    /// With <see cref="InitFrom"/> and a model that reads a 3-channel condition image: start the first convolution with the
+    /// source's image weights split equally between the noisy image and the condition (each W / 2) instead of zeros on
+    /// the condition (<see cref="TextToImageDiffuser.InitialiseFrom"/>). Defaults to false (InstructPix2Pix's zeros).
+    /// </summary>
+    public bool ShareInputWeights { get; init; }
     /// <summary>File name of the inference checkpoint in <see cref="OutputDir"/>. Defaults to "diffuser.ckpt".</summary>
     public string CheckpointName { get; init; } = "diffuser.ckpt";
 

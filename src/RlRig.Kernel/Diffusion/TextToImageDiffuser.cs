@@ -63,8 +63,14 @@ public sealed class TextToImageDiffuser : Module<Tensor, Tensor, Tensor, Tensor>
     /// source does not, the last layer starts at zero, so it begins as the identity edit. Any other difference of
     /// architecture is refused.
     /// </summary>
+    /// <param name="source">The trained model.</param>
+    /// <param name="shareInputWeights">
+    /// Where this model reads a condition image of the noisy image's 3 channels: split the first convolution's image
+    /// weights equally between the two (each W / 2) instead of zeros for the condition, so that from the first step the
+    /// U-Net sees the source as the Diffuser sees an image (at low noise, where x_t is close to the source, exactly so).
+    /// </param>
     /// <exception cref="ArgumentException">The architectures differ beyond condition channels and words appended to the vocabulary.</exception>
-    public void InitialiseFrom(TextToImageDiffuser source)
+    public void InitialiseFrom(TextToImageDiffuser source, bool shareInputWeights = false)
     {
         ArgumentNullException.ThrowIfNull(source);
         var (mine, theirs) = (Config, source.Config);
@@ -84,7 +90,13 @@ public sealed class TextToImageDiffuser : Module<Tensor, Tensor, Tensor, Tensor>
                 case "text_encoder.token_embedding.weight":
                     target.narrow(0, 0, p.shape[0]).copy_(p);                                   // (V_source + 1, d); new words' rows stay fresh
                     break;
+                case "unet.conv_in.weight" when shareInputWeights && target.shape[1] == 2 * p.shape[1]:
+                    target.narrow(1, 0, p.shape[1]).copy_(p / 2);                               // (C0, 3 + 3, 3, 3): W / 2 on each image
+                    target.narrow(1, p.shape[1], p.shape[1]).copy_(p / 2);
+                    break;
                 case "unet.conv_in.weight":
+                    if (shareInputWeights)
+                        throw new ArgumentException($"sharing the first convolution's weights needs a condition of the image's {p.shape[1]} channels; this model reads {target.shape[1] - p.shape[1]}", nameof(shareInputWeights));
                     target.zero_();
                     target.narrow(1, 0, p.shape[1]).copy_(p);                                   // (C0, 3 + C, 3, 3); extra inputs 0
                     break;
