@@ -131,6 +131,8 @@ public static class TrainCommand
                 // The flags' combination is checked now, with the option's fix-it message, not when the trainer starts.
                 if (config.SourceResidual && config.PredictionType != PredictionType.Sample)
                     throw new ArgumentException($"--source-residual: the change from the source is an x0 prediction; give --prediction Sample, or --source-residual false for --prediction {config.PredictionType}");
+                if (options.MaxTimestep > config.NumTrainTimesteps)
+                    throw new ArgumentException($"--max-timestep: {options.MaxTimestep} is beyond the schedule's {config.NumTrainTimesteps} timesteps; give at most {config.NumTrainTimesteps}, or 0 for all");
                 config.Validate();
                 options.Validate();
                 world = world with { CanvasSize = config.ImageSize };

@@ -121,6 +121,15 @@ public sealed class EditorModelTests : TorchTestBase
         using var guided = pipeline.Edit(sources * 0.5, ["remove the red square", ""], gs, numInferenceSteps: 5, imageGuidanceScale: 1.5, guidanceScale: 3, eta: 0);
         Assert.True(guided.Images.allclose(sources * 0.75, atol: 1e-5));
         foreach (var g in gs) g.Dispose();
+        // Sharing the input weights splits the Diffuser's image weights between the noisy image and the source; still the identity edit.
+        using var shared = new TextToImageDiffuser(editorConfig);
+        shared.InitialiseFrom(diffuser, shareInputWeights: true);
+        var w = diffuser.named_parameters().First(p => p.name == "unet.conv_in.weight").parameter;
+        var sharedIn = shared.named_parameters().First(p => p.name == "unet.conv_in.weight").parameter;
+        Assert.True(sharedIn.narrow(1, 0, 3).allclose(w / 2) && sharedIn.narrow(1, 3, 3).allclose(w / 2));
+        using (var sharedPredicted = shared.Forward(noisy, t, tokens, sources)) Assert.True(sharedPredicted.equal(sources));
+        using var wide = new TextToImageDiffuser(config with { ConditionChannels = 4 });
+        Assert.Throws<ArgumentException>(() => wide.InitialiseFrom(diffuser, shareInputWeights: true));
         // A residual needs x0 prediction and a 3-channel source.
         var e = Assert.Throws<ArgumentException>(() => (editorConfig with { PredictionType = PredictionType.Epsilon }).Validate());
         Assert.Contains("PredictionType = Sample", e.Message);
@@ -242,6 +251,16 @@ public sealed class EditorModelTests : TorchTestBase
         var e = Assert.Throws<ArgumentException>(() => (ShapesWorldEditor.TrainerOptions with { ConditioningDropout = 0.5, ImageDropout = 0.3, JointDropout = 0.3 }).Validate());
         Assert.Contains("add up to", e.Message);
         Assert.Throws<ArgumentException>(() => (ShapesWorldEditor.TrainerOptions with { CheckpointName = "../x.ckpt" }).Validate());
+    }
+
+    [Fact]
+    public void Training_timesteps_stay_within_the_schedule()
+    {
+        var e = Assert.Throws<ArgumentException>(() => (ShapesWorldEditor.TrainerOptions with { MaxTimestep = -1 }).Validate());
+        Assert.Contains("MaxTimestep", e.Message);
+        var options = ShapesWorldEditor.TrainerOptions with { MaxTimestep = 1001, InitFrom = null, OutputDir = TempDir(), LogEvery = 0 };
+        e = Assert.Throws<ArgumentException>(() => new DiffuserTrainer(ShapesWorldEditor.Config(TinyShapesWorldConfig()), options));
+        Assert.Contains("beyond the schedule's 1000 timesteps", e.Message);
     }
 
     static TextToImageDiffuser CopyOf(TextToImageDiffuser from, TextToImageDiffuser into)
