@@ -86,9 +86,14 @@ public static class TrainCommand
         var lr = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => defaults.LearningRate }.Finite(0, 1, minExclusive: true, maxExclusive: true);
         var init = new Option<FileInfo>("--init") { Description = "The Diffuser checkpoint the editor starts from (every tensor copied; the source image's input channels start at zero).", DefaultValueFactory = _ => new FileInfo(defaults.InitFrom!) };
         var evalSet = new Option<FileInfo>("--eval-set") { Description = "Evaluation prompts whose scenes are never edited in training.", DefaultValueFactory = _ => new FileInfo(EvaluationSet.RelativePath) };
+        var prediction = new Option<PredictionType>("--prediction") { Description = "What the U-Net predicts: Sample (x0), Epsilon or VPrediction.", DefaultValueFactory = _ => ShapesWorldEditor.Prediction };
+        var residual = new Option<bool>("--source-residual") { Description = "With --prediction Sample: the U-Net predicts the change from the source image (x0 = source + output), starting as the identity edit (--source-residual false: the whole image).", DefaultValueFactory = _ => ShapesWorldEditor.SourceResidual };
+        var maxTimestep = new Option<int>("--max-timestep") { Description = "Training timesteps are drawn from [0, this); 0 = every timestep (strength 0.5 of the 20-step grid samples from t = 499 down).", DefaultValueFactory = _ => defaults.MaxTimestep }.InRange(0, 1_000_000);
+        var minSnr = new Option<double>("--min-snr-gamma") { Description = "Min-SNR loss weighting gamma (0 = plain MSE).", DefaultValueFactory = _ => defaults.MinSnrGamma }.Finite(min: 0);
+        var share = new Option<bool>("--share-input-weights") { Description = "Start the source image's input weights as half the Diffuser's image weights, and the noisy image's as the other half (--share-input-weights false: zeros for the source, as InstructPix2Pix).", DefaultValueFactory = _ => defaults.ShareInputWeights };
         var command = new Command("editor", "Train the learned editor (InstructPix2Pix-style: the source image as extra input channels, the instruction as words) on (before, instruction, after) triples the world renders exactly, starting from the Diffuser. Ctrl+C or SIGTERM saves a checkpoint and stops; --resume continues.")
         {
-            steps, batch, seed, output, resume, every, threads, lr, init, evalSet,
+            steps, batch, seed, output, resume, every, threads, lr, init, evalSet, prediction, residual, maxTimestep, minSnr, share,
         };
         command.SetAction((result, ct) =>
         {
@@ -111,10 +116,25 @@ public static class TrainCommand
                     using var diffuser = DiffuserCheckpoint.Load(initPath);
                     config = ShapesWorldEditor.Config(diffuser.Config);
                 }
+                config = config with
+                {
+                    PredictionType = FromRunOr(result, saved, prediction, r => r.Config.PredictionType),
+                    SourceResidual = FromRunOr(result, saved, residual, r => r.Config.SourceResidual),
+                };
                 var options = new RunFlags(steps, batch, seed, resume, every, threads, lr).Apply(result, saved, saved?.Options ?? defaults, outputDir) with
                 {
                     InitFrom = FromRunOr(result, saved, init, r => new FileInfo(r.Options.InitFrom ?? initPath)).FullName,
+                    MaxTimestep = FromRunOr(result, saved, maxTimestep, r => r.Options.MaxTimestep),
+                    MinSnrGamma = FromRunOr(result, saved, minSnr, r => r.Options.MinSnrGamma),
+                    ShareInputWeights = FromRunOr(result, saved, share, r => r.Options.ShareInputWeights),
                 };
+                // The flags' combination is checked now, with the option's fix-it message, not when the trainer starts.
+                if (config.SourceResidual && config.PredictionType != PredictionType.Sample)
+                    throw new ArgumentException($"--source-residual: the change from the source is an x0 prediction; give --prediction Sample, or --source-residual false for --prediction {config.PredictionType}");
+                if (options.MaxTimestep > config.NumTrainTimesteps)
+                    throw new ArgumentException($"--max-timestep: {options.MaxTimestep} is beyond the schedule's {config.NumTrainTimesteps} timesteps; give at most {config.NumTrainTimesteps}, or 0 for all");
+                config.Validate();
+                options.Validate();
                 world = world with { CanvasSize = config.ImageSize };
                 return RunOnOwnThread(options, config, name, () => new EditorTrainingData(world, ReadEvaluationSet(result.GetValue(evalSet)!)), ct);
             }

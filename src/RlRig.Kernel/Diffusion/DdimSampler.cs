@@ -29,7 +29,7 @@ public sealed class DdimSampler(NoiseSchedule schedule, PredictionType predictio
     /// One reverse step x_t -&gt; x_{t-1}. Noise comes from <paramref name="generator"/> or <paramref name="varianceNoise"/>
     /// (not both); neither is used when eta = 0. The caller owns the returned tensors.
     /// </summary>
-    /// <param name="modelOutput">The network's output at (sample, timestep): epsilon or v, per <see cref="DiffusionSampler.PredictionType"/>.</param>
+    /// <param name="modelOutput">The network's output at (sample, timestep): epsilon, v or x0, per <see cref="DiffusionSampler.PredictionType"/>.</param>
     /// <param name="timestep">The current timestep, one of <see cref="DiffusionSampler.Timesteps"/>.</param>
     /// <param name="sample">x_t, (B, C, H, W).</param>
     /// <param name="eta">0 = deterministic DDIM, 1 = DDPM-like ancestral sampling.</param>

@@ -64,6 +64,14 @@ public sealed record DiffuserConfig
     /// 3,600 steps against 59.7 % after 3,000 (the evaluation set, 3 seeds; data/shapes-world/README.md).
     /// </summary>
     public PredictionType PredictionType { get; init; } = PredictionType.Epsilon;
+    /// <summary>
+    /// For an editor (<see cref="ConditionChannels"/> = 3) predicting x0 (<see cref="Diffusion.PredictionType.Sample"/>):
+    /// the U-Net's output is the change, x0 - source, and the model returns source + output. A U-Net whose last layer is
+    /// zero is then the identity edit, and training only has to learn what an instruction changes. Where the source is
+    /// dropped (zeros: the no-image branch of dual guidance) the output is the whole image. Defaults to false, so older
+    /// files load as trained.
+    /// </summary>
+    public bool SourceResidual { get; init; }
     /// <summary>Training timesteps T. Defaults to 1000.</summary>
     public int NumTrainTimesteps { get; init; } = 1000;
     /// <summary>Beta schedule. Defaults to <see cref="Diffusion.BetaSchedule.Linear"/> 1e-4 .. 0.02 (as the prior).</summary>
@@ -108,6 +116,8 @@ public sealed record DiffuserConfig
         Require(Vocabulary.Count > 0, nameof(Vocabulary), "give the world's words (colours, sizes, shapes, relation words, \";\")");
         Require(MaxPromptTokens >= 1, nameof(MaxPromptTokens), "must be at least 1");
         Require(ConditionChannels is >= 0 and <= 64, nameof(ConditionChannels), $"{ConditionChannels} must be 0 (a text-to-image Diffuser) to 64; the editor reads a 3-channel image");
+        Require(!SourceResidual || (ConditionChannels == 3 && PredictionType == PredictionType.Sample), nameof(SourceResidual),
+            $"a source residual adds the 3-channel source image to a predicted x0: set ConditionChannels = 3 and PredictionType = Sample (now {ConditionChannels} and {PredictionType}), or SourceResidual = false");
         _ = CreateSchedule();
         _ = CreateTokenizer();
         return this;
@@ -135,6 +145,7 @@ public sealed record DiffuserConfig
         Cmp(nameof(PooledText), PooledText, other.PooledText);
         Cmp(nameof(ConditionChannels), ConditionChannels, other.ConditionChannels);
         Cmp(nameof(PredictionType), PredictionType, other.PredictionType);
+        Cmp(nameof(SourceResidual), SourceResidual, other.SourceResidual);
         Cmp(nameof(NumTrainTimesteps), NumTrainTimesteps, other.NumTrainTimesteps);
         Cmp(nameof(BetaSchedule), BetaSchedule, other.BetaSchedule);
         Cmp(nameof(BetaStart), BetaStart, other.BetaStart);

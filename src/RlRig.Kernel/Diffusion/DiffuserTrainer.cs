@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 namespace RlRig.Diffusion;
 
 /// <summary>
-/// Trains a <see cref="TextToImageDiffuser"/> on the DDPM objective (predict epsilon or v at a random timestep, mean
+/// Trains a <see cref="TextToImageDiffuser"/> on the DDPM objective (predict epsilon, v or x0 at a random timestep, mean
 /// squared error), with null-prompt dropout for guidance, Adam with warm-up and decay, gradient clipping, an EMA of the
 /// weights, TensorBoard scalars, and atomic checkpoints that resume bit-exactly.
 /// </summary>
@@ -33,6 +33,8 @@ public sealed class DiffuserTrainer : IDisposable
     {
         Config = (config ?? throw new ArgumentNullException(nameof(config))).Validate();
         Options = (options ?? throw new ArgumentNullException(nameof(options))).Validate();
+        if (options.MaxTimestep > config.NumTrainTimesteps)
+            throw new ArgumentException($"DiffuserTrainerOptions.MaxTimestep: {options.MaxTimestep} is beyond the schedule's {config.NumTrainTimesteps} timesteps; use at most {config.NumTrainTimesteps}, or 0 for all", nameof(options));
         if (options.NumThreads > 0) set_num_threads(options.NumThreads);
         schedule = config.CreateSchedule();
         tokenizer = config.CreateTokenizer();
@@ -41,7 +43,7 @@ public sealed class DiffuserTrainer : IDisposable
         if (options.InitFrom is { } init && !options.Resume)
         {
             using var source = DiffuserCheckpoint.Load(init);
-            Model.InitialiseFrom(source.Model);
+            Model.InitialiseFrom(source.Model, options.ShareInputWeights);
         }
         EmaModel = new TextToImageDiffuser(config);
         parameters = Model.parameters().ToArray();
@@ -135,10 +137,15 @@ public sealed class DiffuserTrainer : IDisposable
         var tokens = tokenizer.Encode(conditioned);                                                   // (B, L)
         // 2. Forward process at a random timestep per image.
         var b = images.shape[0];
-        var t = randint(0, schedule.NumTrainTimesteps, [b], generator: noiseGenerator);               // (B)
+        var t = randint(0, MaxTimestep, [b], generator: noiseGenerator);                              // (B)
         var noise = randn(images.shape, generator: noiseGenerator);                                  // (B, 3, H, W)
         var noisy = schedule.AddNoise(images, noise, t);
-        var target = Config.PredictionType == PredictionType.Epsilon ? noise : schedule.Velocity(images, noise, t);
+        var target = Config.PredictionType switch
+        {
+            PredictionType.Epsilon => noise,
+            PredictionType.VPrediction => schedule.Velocity(images, noise, t),
+            _ => images,
+        };
         // 3. Loss, backward, clip, step.
         var attention = new List<Tensor>();
         Tensor diffusion, loss;
@@ -208,10 +215,17 @@ public sealed class DiffuserTrainer : IDisposable
 
     /// <summary>
     /// Min-SNR-gamma loss weights for a prediction type: min(SNR, gamma) / SNR for epsilon, min(SNR, gamma) / (SNR + 1)
-    /// for v; both give every timestep the weight min(SNR, gamma) in x0 space. The caller owns the result.
+    /// for v, min(SNR, gamma) for x0; all give every timestep the weight min(SNR, gamma) in x0 space. The caller owns the result.
     /// </summary>
-    public static Tensor MinSnrWeight(Tensor snr, double gamma, PredictionType predictionType) =>
-        snr.clamp(max: gamma) / (predictionType == PredictionType.Epsilon ? snr : snr + 1);
+    public static Tensor MinSnrWeight(Tensor snr, double gamma, PredictionType predictionType) => predictionType switch
+    {
+        PredictionType.Epsilon => snr.clamp(max: gamma) / snr,
+        PredictionType.VPrediction => snr.clamp(max: gamma) / (snr + 1),
+        _ => snr.clamp(max: gamma),
+    };
+
+    // Training timesteps are drawn from [0, MaxTimestep): the whole schedule unless the options narrow it.
+    int MaxTimestep => Options.MaxTimestep == 0 ? schedule.NumTrainTimesteps : Options.MaxTimestep;
 
     void CheckBatch(Tensor images, IReadOnlyList<string> prompts)
     {

@@ -47,6 +47,12 @@ public sealed record DiffuserTrainerOptions
     /// </summary>
     public double MinSnrGamma { get; init; }
     /// <summary>
+    /// Training timesteps are drawn uniformly from [0, MaxTimestep); 0 (the default) for every timestep of the schedule.
+    /// An editor that always samples from its source noised part-way (SDEdit: strength 0.5 of the 20-step grid starts at
+    /// t = 499) never meets the timesteps above its start, so it can spend its training on the ones it uses.
+    /// </summary>
+    public int MaxTimestep { get; init; }
+    /// <summary>
     /// Probability that a prompt is replaced by the null prompt, which trains the unconditional model CFG needs. For a
     /// model that reads a condition image (<see cref="DiffuserConfig.ConditionChannels"/>), the probability that only the
     /// text is dropped (InstructPix2Pix: 0.05). Defaults to 0.1.
@@ -66,6 +72,12 @@ public sealed record DiffuserTrainerOptions
     /// weights from the training state instead. Defaults to null.
     /// </summary>
     public string? InitFrom { get; init; }
+    /// <summary>
+    /// With <see cref="InitFrom"/> and a model that reads a 3-channel condition image: start the first convolution with the
+    /// source's image weights split equally between the noisy image and the condition (each W / 2) instead of zeros on
+    /// the condition (<see cref="TextToImageDiffuser.InitialiseFrom"/>). Defaults to false (InstructPix2Pix's zeros).
+    /// </summary>
+    public bool ShareInputWeights { get; init; }
     /// <summary>File name of the inference checkpoint in <see cref="OutputDir"/>. Defaults to "diffuser.ckpt".</summary>
     public string CheckpointName { get; init; } = "diffuser.ckpt";
 
@@ -106,6 +118,7 @@ public sealed record DiffuserTrainerOptions
         Require(GradClipNorm >= 0, nameof(GradClipNorm), $"{GradClipNorm} must be >= 0 (0 disables clipping)");
         Require(EmaDecay is >= 0 and < 1, nameof(EmaDecay), $"{EmaDecay} must be in [0, 1); 0.999 is the default");
         Require(MinSnrGamma >= 0, nameof(MinSnrGamma), $"{MinSnrGamma} must be >= 0 (0 = plain MSE, the default; 5 = the paper's)");
+        Require(MaxTimestep >= 0, nameof(MaxTimestep), $"{MaxTimestep} must be >= 0 (0 = every timestep; 500 = the ones strength 0.5 samples from)");
         Require(ConditioningDropout is >= 0 and < 1, nameof(ConditioningDropout), $"{ConditioningDropout} must be in [0, 1); guidance needs > 0, e.g. 0.1");
         Require(ImageDropout is >= 0 and < 1, nameof(ImageDropout), $"{ImageDropout} must be in [0, 1); image guidance needs > 0, e.g. 0.05");
         Require(JointDropout is >= 0 and < 1, nameof(JointDropout), $"{JointDropout} must be in [0, 1); dual guidance needs > 0, e.g. 0.05");

@@ -67,6 +67,8 @@ public abstract class DiffusionSampler
             PredictionType.Epsilon => ((sample - sb * modelOutput) / sa, modelOutput.alias()),
             // v = sqrt(a_t) eps - sqrt(1 - a_t) x0 and x_t = sqrt(a_t) x0 + sqrt(1 - a_t) eps, solved for x0 and eps.
             PredictionType.VPrediction => (sa * sample - sb * modelOutput, sa * modelOutput + sb * sample),
+            // x_t = sqrt(a_t) x0 + sqrt(1 - a_t) eps solved for eps, from the unclipped x0 as diffusers does.
+            PredictionType.Sample => (modelOutput.alias(), (sample - sa * modelOutput) / sb),
             _ => throw new InvalidOperationException($"unknown prediction type {PredictionType}"),
         };
         if (ClipSample) x0 = x0.clamp(-1, 1);

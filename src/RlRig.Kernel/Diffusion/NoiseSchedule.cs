@@ -19,6 +19,11 @@ public enum PredictionType
     Epsilon,
     /// <summary>The velocity v = sqrt(alpha_bar) * eps - sqrt(1 - alpha_bar) * x0 (Salimans and Ho 2022).</summary>
     VPrediction,
+    /// <summary>
+    /// The clean sample x0 itself (diffusers' "sample"). Its loss asks for the whole image at every noise level, so what
+    /// the model is told (an editor's source image) matters at high noise too, where an epsilon loss hardly depends on it.
+    /// </summary>
+    Sample,
 }
 
 /// <summary>

@@ -6,7 +6,7 @@ namespace RlRig.Diffusion;
 
 /// <summary>
 /// The text-conditioned denoiser: (noisy image (B, 3, S, S), timestep (B), token ids (B, L)) -&gt; predicted epsilon
-/// (or v, per <see cref="DiffuserConfig.PredictionType"/>), (B, 3, S, S). The prompt encoding can be computed once with
+/// (or v or x0, per <see cref="DiffuserConfig.PredictionType"/>), (B, 3, S, S). The prompt encoding can be computed once with
 /// <see cref="EncodeText"/> and reused across sampling steps with <see cref="Denoise"/>.
 /// With <see cref="DiffuserConfig.ConditionChannels"/> &gt; 0 it is an instruction-following editor (InstructPix2Pix):
 /// the same text encoder and U-Net, the U-Net also reading the source image beside the noisy one, and the text an
@@ -43,7 +43,8 @@ public sealed class TextToImageDiffuser : Module<Tensor, Tensor, Tensor, Tensor>
                 : $"this model reads a condition image of {Config.ConditionChannels} channels beside the noisy one; pass it", nameof(condition));
         using var scope = NewDisposeScope();
         var input = condition is null ? noisy.alias() : cat([noisy, condition], 1);                          // (B, 3 + C, S, S)
-        return unet.call(input, timesteps, context, Config.MaskPadding ? TextEncoder.PaddingBias(tokens) : null).MoveToOuterDisposeScope();
+        var output = unet.call(input, timesteps, context, Config.MaskPadding ? TextEncoder.PaddingBias(tokens) : null);
+        return (Config.SourceResidual ? output + condition! : output).MoveToOuterDisposeScope();
     }
 
     /// <summary>The whole model on token ids, with the condition image a ConditionChannels &gt; 0 model reads (null otherwise). The caller owns the result.</summary>
@@ -57,14 +58,24 @@ public sealed class TextToImageDiffuser : Module<Tensor, Tensor, Tensor, Tensor>
     /// Starts this model from a trained <paramref name="source"/> as InstructPix2Pix starts from Stable Diffusion: every
     /// tensor copied; where this model reads a condition image, the first convolution's extra input channels zero, so it
     /// begins as exactly the source whatever the condition; where its vocabulary extends the source's, the new words keep
-    /// their fresh embeddings. Any other difference of architecture is refused.
+    /// their fresh embeddings. The prediction type may differ (the features carry over; the head learns the new target),
+    /// and where this model predicts the change from its source (<see cref="DiffuserConfig.SourceResidual"/>) and the
+    /// source does not, the last layer starts at zero, so it begins as the identity edit. Any other difference of
+    /// architecture is refused.
     /// </summary>
+    /// <param name="source">The trained model.</param>
+    /// <param name="shareInputWeights">
+    /// Where this model reads a condition image of the noisy image's 3 channels: split the first convolution's image
+    /// weights equally between the two (each W / 2) instead of zeros for the condition, so that from the first step the
+    /// U-Net sees the source as the Diffuser sees an image (at low noise, where x_t is close to the source, exactly so).
+    /// </param>
     /// <exception cref="ArgumentException">The architectures differ beyond condition channels and words appended to the vocabulary.</exception>
-    public void InitialiseFrom(TextToImageDiffuser source)
+    public void InitialiseFrom(TextToImageDiffuser source, bool shareInputWeights = false)
     {
         ArgumentNullException.ThrowIfNull(source);
         var (mine, theirs) = (Config, source.Config);
-        var diffs = (mine with { ConditionChannels = theirs.ConditionChannels, Vocabulary = theirs.Vocabulary }).DifferencesFrom(theirs);
+        var diffs = (mine with { ConditionChannels = theirs.ConditionChannels, Vocabulary = theirs.Vocabulary, PredictionType = theirs.PredictionType, SourceResidual = theirs.SourceResidual })
+            .DifferencesFrom(theirs);
         if (diffs.Count > 0) throw new ArgumentException($"cannot start from a model of another architecture:\n  {string.Join("\n  ", diffs)}", nameof(source));
         if (mine.ConditionChannels < theirs.ConditionChannels || mine.Vocabulary.Count < theirs.Vocabulary.Count || !mine.Vocabulary.Take(theirs.Vocabulary.Count).SequenceEqual(theirs.Vocabulary))
             throw new ArgumentException("this model's vocabulary must begin with the source's words, in order, and read at least its condition channels", nameof(source));
@@ -79,7 +90,13 @@ public sealed class TextToImageDiffuser : Module<Tensor, Tensor, Tensor, Tensor>
                 case "text_encoder.token_embedding.weight":
                     target.narrow(0, 0, p.shape[0]).copy_(p);                                   // (V_source + 1, d); new words' rows stay fresh
                     break;
+                case "unet.conv_in.weight" when shareInputWeights && target.shape[1] == 2 * p.shape[1]:
+                    target.narrow(1, 0, p.shape[1]).copy_(p / 2);                               // (C0, 3 + 3, 3, 3): W / 2 on each image
+                    target.narrow(1, p.shape[1], p.shape[1]).copy_(p / 2);
+                    break;
                 case "unet.conv_in.weight":
+                    if (shareInputWeights)
+                        throw new ArgumentException($"sharing the first convolution's weights needs a condition of the image's {p.shape[1]} channels; this model reads {target.shape[1] - p.shape[1]}", nameof(shareInputWeights));
                     target.zero_();
                     target.narrow(1, 0, p.shape[1]).copy_(p);                                   // (C0, 3 + C, 3, 3); extra inputs 0
                     break;
@@ -87,6 +104,9 @@ public sealed class TextToImageDiffuser : Module<Tensor, Tensor, Tensor, Tensor>
                     throw new ArgumentException($"parameter {name} is ({string.Join(", ", p.shape)}) in the source and ({string.Join(", ", target.shape)}) here", nameof(source));
             }
         }
+        if (mine.SourceResidual && !theirs.SourceResidual)
+            foreach (var (name, target) in named_parameters())
+                if (name.StartsWith("unet.conv_out.", StringComparison.Ordinal)) target.zero_();
     }
 
     /// <summary>

@@ -20,6 +20,9 @@ public sealed class EditorCommandTests : IDisposable
     [InlineData("--lr", "NaN", "--lr must be a finite number in (0, 1) (got NaN)")]
     [InlineData("--lr", "1.5", "--lr must be a finite number in (0, 1) (got 1.5)")]
     [InlineData("--init", "no-such.ckpt", "--init ")]
+    [InlineData("--max-timestep", "-1", "--max-timestep must be in [0, 1000000] (got -1)")]
+    [InlineData("--max-timestep", "1001", "--max-timestep: 1001 is beyond the schedule's 1000 timesteps")]
+    [InlineData("--prediction", "Epsilon", "--source-residual: the change from the source is an x0 prediction; give --prediction Sample, or --source-residual false")]
     public void A_bad_flag_exits_2_with_one_line_naming_it_and_writes_nothing(string flag, string value, string message)
     {
         var run = temp.File("run");

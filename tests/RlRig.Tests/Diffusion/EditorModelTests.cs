@@ -42,13 +42,13 @@ public sealed class EditorModelTests : TorchTestBase
     }
 
     [Fact]
-    public void An_editor_starts_as_exactly_the_Diffuser_whatever_the_source_image()
+    public void An_epsilon_editor_starts_as_exactly_the_Diffuser_whatever_the_source_image()
     {
         random.manual_seed(1);
         var config = TinyConfig();
         using var diffuser = new TextToImageDiffuser(config);
         Randomise(diffuser);
-        var editorConfig = ShapesWorldEditor.Config(config);
+        var editorConfig = ShapesWorldEditor.Config(config) with { PredictionType = PredictionType.Epsilon, SourceResidual = false };
         Assert.Equal(3, editorConfig.ConditionChannels);
         Assert.Equal(config.Vocabulary, editorConfig.Vocabulary.Take(config.Vocabulary.Count));
         Assert.Contains("0.25", editorConfig.Vocabulary);
@@ -85,9 +85,63 @@ public sealed class EditorModelTests : TorchTestBase
     }
 
     [Fact]
-    public void A_recomputed_step_log_probability_equals_the_recorded_one_and_has_gradients()
+    public void A_residual_editor_starts_from_the_Diffuser_as_the_identity_edit()
     {
-        var (editor, pipeline) = TinyEditor(3);
+        random.manual_seed(2);
+        var config = TinyConfig(RlRig.Loop.EditTokens.Words.Append(";").ToList());
+        using var diffuser = new TextToImageDiffuser(config);
+        Randomise(diffuser);
+        var editorConfig = ShapesWorldEditor.Config(config);
+        Assert.Equal((PredictionType.Sample, true), (editorConfig.PredictionType, editorConfig.SourceResidual));
+        using var editor = new TextToImageDiffuser(editorConfig);
+        editor.InitialiseFrom(diffuser);
+        var mine = editor.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var (name, p) in diffuser.named_parameters())
+            if (name.StartsWith("unet.conv_out.", StringComparison.Ordinal)) Assert.Equal(0, mine[name].abs().sum().ToSingle());
+            else if (p.shape.SequenceEqual(mine[name].shape)) Assert.True(mine[name].eq(p).all().ToBoolean(), $"{name} was not copied");
+        using var noGrad = no_grad();
+        using var sources = rand(2, 3, 16, 16) * 2 - 1;
+        using var noisy = randn(2, 3, 16, 16);
+        using var t = tensor(new long[] { 999, 40 });
+        using var tokens = editorConfig.CreateTokenizer().Encode(["remove the red square", ""]);
+        using var predicted = editor.Forward(noisy, t, tokens, sources);
+        Assert.True(predicted.eq(sources).all().ToBoolean());
+        // Untrained, it returns its source exactly at eta 0 (up to float rounding), guided on the text or not, at any strength.
+        var pipeline = new ImageEditPipeline(editor);
+        foreach (var (strength, guidance) in new[] { (1.0, 3.0), (0.5, 1.0) })
+        {
+            var generators = new[] { new Generator(1, CPU), new Generator(2, CPU) };
+            using var result = pipeline.Edit(sources, ["remove the red square", "recolour the red square green"], generators, numInferenceSteps: 5,
+                imageGuidanceScale: 1, guidanceScale: guidance, eta: 0, strength: strength);
+            Assert.True(result.Images.allclose(sources, atol: 1e-5), $"max difference {(result.Images - sources).abs().max().ToSingle()}");
+            foreach (var g in generators) g.Dispose();
+        }
+        // Image guidance extrapolates from the no-image branch, which reads a zero source: untrained, sI scales the source.
+        var gs = new[] { new Generator(1, CPU), new Generator(2, CPU) };
+        using var guided = pipeline.Edit(sources * 0.5, ["remove the red square", ""], gs, numInferenceSteps: 5, imageGuidanceScale: 1.5, guidanceScale: 3, eta: 0);
+        Assert.True(guided.Images.allclose(sources * 0.75, atol: 1e-5));
+        foreach (var g in gs) g.Dispose();
+        // Sharing the input weights splits the Diffuser's image weights between the noisy image and the source; still the identity edit.
+        using var shared = new TextToImageDiffuser(editorConfig);
+        shared.InitialiseFrom(diffuser, shareInputWeights: true);
+        var w = diffuser.named_parameters().First(p => p.name == "unet.conv_in.weight").parameter;
+        var sharedIn = shared.named_parameters().First(p => p.name == "unet.conv_in.weight").parameter;
+        Assert.True(sharedIn.narrow(1, 0, 3).allclose(w / 2) && sharedIn.narrow(1, 3, 3).allclose(w / 2));
+        using (var sharedPredicted = shared.Forward(noisy, t, tokens, sources)) Assert.True(sharedPredicted.eq(sources).all().ToBoolean());
+        using var wide = new TextToImageDiffuser(config with { ConditionChannels = 4 });
+        Assert.Throws<ArgumentException>(() => wide.InitialiseFrom(diffuser, shareInputWeights: true));
+        // A residual needs x0 prediction and a 3-channel source.
+        var e = Assert.Throws<ArgumentException>(() => (editorConfig with { PredictionType = PredictionType.Epsilon }).Validate());
+        Assert.Contains("PredictionType = Sample", e.Message);
+        Assert.Throws<ArgumentException>(() => (config with { SourceResidual = true, PredictionType = PredictionType.Sample }).Validate());
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_recomputed_step_log_probability_equals_the_recorded_one_and_has_gradients(bool epsilon)
+    {
+        var (editor, pipeline) = TinyEditor(3, epsilon);
         using (editor)
         {
             using var sources = rand(2, 3, 16, 16) * 2 - 1;
@@ -199,6 +253,16 @@ public sealed class EditorModelTests : TorchTestBase
         Assert.Throws<ArgumentException>(() => (ShapesWorldEditor.TrainerOptions with { CheckpointName = "../x.ckpt" }).Validate());
     }
 
+    [Fact]
+    public void Training_timesteps_stay_within_the_schedule()
+    {
+        var e = Assert.Throws<ArgumentException>(() => (ShapesWorldEditor.TrainerOptions with { MaxTimestep = -1 }).Validate());
+        Assert.Contains("MaxTimestep", e.Message);
+        var options = ShapesWorldEditor.TrainerOptions with { MaxTimestep = 1001, InitFrom = null, OutputDir = TempDir(), LogEvery = 0 };
+        e = Assert.Throws<ArgumentException>(() => new DiffuserTrainer(ShapesWorldEditor.Config(TinyShapesWorldConfig()), options));
+        Assert.Contains("beyond the schedule's 1000 timesteps", e.Message);
+    }
+
     static TextToImageDiffuser CopyOf(TextToImageDiffuser from, TextToImageDiffuser into)
     {
         using var noGrad = no_grad();
@@ -208,10 +272,12 @@ public sealed class EditorModelTests : TorchTestBase
     }
 
     // A tiny editor with random weights everywhere (the zero-initialised last layers too), so its output depends on its inputs.
-    static (TextToImageDiffuser Model, ImageEditPipeline Pipeline) TinyEditor(int seed)
+    // The recipe's residual x0 editor, or with epsilon the InstructPix2Pix one.
+    static (TextToImageDiffuser Model, ImageEditPipeline Pipeline) TinyEditor(int seed, bool epsilon = false)
     {
         random.manual_seed(seed);
-        var model = new TextToImageDiffuser(ShapesWorldEditor.Config(TinyConfig(RlRig.Loop.EditTokens.Words.Append(";").ToList())));
+        var config = ShapesWorldEditor.Config(TinyConfig(RlRig.Loop.EditTokens.Words.Append(";").ToList()));
+        var model = new TextToImageDiffuser(epsilon ? config with { PredictionType = PredictionType.Epsilon, SourceResidual = false } : config);
         Randomise(model);
         return (model, new ImageEditPipeline(model));
     }

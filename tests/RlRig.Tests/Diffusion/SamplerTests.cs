@@ -98,6 +98,38 @@ public sealed class SamplerTests : TorchTestBase
     }
 
     [Fact]
+    public void SamplePredictionIsX0AndGivesTheSameStepAsTheEquivalentEpsilon()
+    {
+        var s = new NoiseSchedule();
+        var sampler = new DdimSampler(s, PredictionType.Sample, clipSample: false);
+        var reference = new DdimSampler(s, PredictionType.Epsilon, clipSample: false);
+        sampler.SetTimesteps(10);
+        reference.SetTimesteps(10);
+        var t = sampler.Timesteps[3];
+        using var x0 = tensor(new[] { 0.3, -0.7 }, [1, 2], float64);
+        using var eps = tensor(new[] { 1.2, 0.4 }, [1, 2], float64);
+        using var xt = s.AddNoise(x0, eps, t);
+        var step = sampler.Step(x0, t, xt);
+        Assert.True((step.PredOriginalSample - x0).abs().max().ToDouble() < 1e-12);
+        // eta = 0 with the true x0 lands exactly on the forward process at the previous timestep ...
+        using var expected = s.AddNoise(x0, eps, sampler.PreviousTimestep(t));
+        Assert.True((step.PrevSample - expected).abs().max().ToDouble() < 1e-12);
+        // ... and with eta > 0 the step and its density are those of the epsilon model that predicts the same noise.
+        using var noise = tensor(new[] { -0.3, 0.9 }, [1, 2], float64);
+        var stochastic = sampler.Step(x0, t, xt, eta: 1, varianceNoise: noise);
+        var viaEps = reference.Step(eps, t, xt, eta: 1, varianceNoise: noise);
+        Assert.True((stochastic.PrevSample - viaEps.PrevSample).abs().max().ToDouble() < 1e-12);
+        Assert.Equal(viaEps.LogProb!.ToDouble(), stochastic.LogProb!.ToDouble(), 9);
+        using var rescored = sampler.LogProb(x0, t, xt, stochastic.PrevSample, eta: 1);
+        Assert.Equal(stochastic.LogProb!.ToDouble(), rescored.ToDouble(), 12);
+        // Clipping applies to the x0 the step uses, not to the noise it implies (diffusers' order).
+        var clipped = new DdimSampler(s, PredictionType.Sample);
+        clipped.SetTimesteps(10);
+        using var far = tensor(new[] { 1.5, -0.7 }, [1, 2], float64);
+        Assert.Equal(1.0, clipped.Step(far, t, xt).PredOriginalSample[0, 0].ToDouble(), 12);
+    }
+
+    [Fact]
     public void PredictedX0AndSigmaMatchHandArithmetic()
     {
         var s = new NoiseSchedule(10, BetaSchedule.Linear, 0.1, 0.5);
@@ -206,13 +238,16 @@ public sealed class SamplerTests : TorchTestBase
 public sealed class MinSnrWeightTests : TorchTestBase
 {
     [Fact]
-    public void WeightsFollowThePaperForEpsilonAndV()
+    public void WeightsFollowThePaperForEpsilonVAndX0()
     {
         using var snr = torch.tensor(new[] { 0.5f, 5f, 50f });
         using var eps = DiffuserTrainer.MinSnrWeight(snr, 5, PredictionType.Epsilon);
         Assert.Equal(new[] { 1f, 1f, 0.1f }, eps.data<float>().ToArray(), (a, b) => Math.Abs(a - b) < 1e-6);
         using var v = DiffuserTrainer.MinSnrWeight(snr, 5, PredictionType.VPrediction);
         Assert.Equal(new[] { 0.5f / 1.5f, 5f / 6f, 5f / 51f }, v.data<float>().ToArray(), (a, b) => Math.Abs(a - b) < 1e-6);
+        // An x0 loss is already in x0 space: its weight is min(SNR, gamma) itself.
+        using var x0 = DiffuserTrainer.MinSnrWeight(snr, 5, PredictionType.Sample);
+        Assert.Equal(new[] { 0.5f, 5f, 5f }, x0.data<float>().ToArray(), (a, b) => Math.Abs(a - b) < 1e-6);
     }
 
     [Fact]
