@@ -49,9 +49,10 @@ public sealed class ImageEditPipeline
     /// <param name="initialNoise">(B, 3, H, W) noise for the chain's start in place of the generators' first draw (a GRPO group's shared start), or null.</param>
     /// <param name="batchSize">Edits per forward pass (the pass itself is 3 times as large with guidance). Defaults to 16.</param>
     /// <param name="returnTrajectory">Keep every step's latent, predicted x_0 and log-probability.</param>
+    /// <param name="cancellationToken">Checked before every step: a batch of edits takes seconds to minutes on a CPU.</param>
     public GenerationResult Edit(Tensor sources, IReadOnlyList<string> instructions, IReadOnlyList<Generator> generators, int numInferenceSteps = 20,
         double imageGuidanceScale = 1.5, double guidanceScale = 3.0, double eta = 1.0, double strength = 1.0, Tensor? initialNoise = null,
-        int batchSize = 16, bool returnTrajectory = false)
+        int batchSize = 16, bool returnTrajectory = false, CancellationToken cancellationToken = default)
     {
         // 1. Check inputs.
         ArgumentNullException.ThrowIfNull(sources);
@@ -85,7 +86,7 @@ public sealed class ImageEditPipeline
             {
                 var count = Math.Min(batchSize, n - from);
                 chunks.Add(DenoiseBatch(sampler, source.narrow(0, from, count), [.. instructions.Skip(from).Take(count)], start.narrow(0, from, count),
-                    [.. generators.Skip(from).Take(count)], timesteps, imageGuidanceScale, guidanceScale, eta, returnTrajectory));
+                    [.. generators.Skip(from).Take(count)], timesteps, imageGuidanceScale, guidanceScale, eta, returnTrajectory, cancellationToken));
             }
         }
         finally { Model.train(wasTraining); }
@@ -121,13 +122,15 @@ public sealed class ImageEditPipeline
 
     // The DDIM loop for one batch; tensors belong to the caller's dispose scope.
     ChainResult DenoiseBatch(DdimSampler sampler, Tensor source, IReadOnlyList<string> instructions,
-        Tensor start, IReadOnlyList<Generator> generators, int[] timesteps, double imageGuidanceScale, double guidanceScale, double eta, bool returnTrajectory)
+        Tensor start, IReadOnlyList<Generator> generators, int[] timesteps, double imageGuidanceScale, double guidanceScale, double eta, bool returnTrajectory,
+        CancellationToken cancellationToken)
     {
         var (context, tokens, condition) = Conditioning(source, instructions, Guided(imageGuidanceScale, guidanceScale));
         var x = start.alias();
         var (latents, x0s, logProbs) = (new List<Tensor> { x }, new List<Tensor>(), new List<Tensor>());
         foreach (var t in timesteps)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             using var stepScope = NewDisposeScope();
             var output = GuidedOutput(x, t, context, tokens, condition, imageGuidanceScale, guidanceScale);     // (B, 3, H, W)
             // Each edit's step noise from its own generator, so an edit does not depend on its batch.

@@ -120,6 +120,12 @@ public sealed class EditorModelTests : TorchTestBase
         var gs = new[] { new Generator(1, CPU), new Generator(2, CPU) };
         using var guided = pipeline.Edit(sources * 0.5, ["remove the red square", ""], gs, numInferenceSteps: 5, imageGuidanceScale: 1.5, guidanceScale: 3, eta: 0);
         Assert.True(guided.Images.allclose(sources * 0.75, atol: 1e-5));
+        // An interrupt stops the chain at its next step, not after the whole batch.
+        using (var cancelled = new CancellationTokenSource())
+        {
+            cancelled.Cancel();
+            Assert.Throws<OperationCanceledException>(() => pipeline.Edit(sources, ["", ""], gs, numInferenceSteps: 5, cancellationToken: cancelled.Token));
+        }
         foreach (var g in gs) g.Dispose();
         // Sharing the input weights splits the Diffuser's image weights between the noisy image and the source; still the identity edit.
         using var shared = new TextToImageDiffuser(editorConfig);

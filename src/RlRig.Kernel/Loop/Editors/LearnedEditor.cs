@@ -92,13 +92,13 @@ public sealed class LearnedEditor : IInverseDiffuser
         foreach (var chunk in todo.Chunk(Options.BatchSize))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            foreach (var (i, image) in chunk.Zip(Edit(chunk.Select(i => requests[i]).ToList())))
+            foreach (var (i, image) in chunk.Zip(Edit(chunk.Select(i => requests[i]).ToList(), cancellationToken)))
                 outcomes[i] = new EditOutcome(image, Options.Nfe);
         }
         return Task.FromResult<IReadOnlyList<EditOutcome>>(outcomes.Select(o => o!).ToList());
     }
 
-    IReadOnlyList<Image<Rgb24>> Edit(IReadOnlyList<EditRequest> requests)
+    IReadOnlyList<Image<Rgb24>> Edit(IReadOnlyList<EditRequest> requests, CancellationToken cancellationToken)
     {
         var generators = requests.Select(r => new Generator((ulong)r.Seed, CPU)).ToList();
         try
@@ -107,7 +107,7 @@ public sealed class LearnedEditor : IInverseDiffuser
             var sources = stack(requests.Select(r => TensorImages.ToTensor(r.Image, PixelRange.MinusOneToOne)).ToArray());
             var o = Options;
             using var result = Pipeline.Edit(sources, [.. requests.Select(r => EditorTrainingData.Prompt(r.Instruction))], generators,
-                o.Steps, o.ImageGuidanceScale, o.GuidanceScale, o.Eta, o.Strength, batchSize: o.BatchSize);
+                o.Steps, o.ImageGuidanceScale, o.GuidanceScale, o.Eta, o.Strength, batchSize: o.BatchSize, cancellationToken: cancellationToken);
             return result.ToImages();
         }
         finally { foreach (var g in generators) g.Dispose(); }
