@@ -70,7 +70,7 @@ static class EvalActorCommand
                 }
                 else
                 {
-                    var training = new[] { ckpt }.Concat(others).SelectMany(c => TrainingPrompts(c, world, evalPrompts)).ToList();
+                    var training = new[] { ckpt }.Concat(others).SelectMany(c => TrainingPrompts(c, world, evalPrompts)).DistinctBy(EvaluationSet.Key).ToList();
                     var rollouts = await TrainGrpoCommand.CollectStatesAsync(components, new TrainGrpoCommand.Rollouts(real, result.GetValue(rounds), result.GetValue(evalSet)!.FullName),
                         result.GetValue(seed), cancel, training);
                     try { heldOut = ActorTrainingData.Label(world, rollouts.Select(s => s.Reflection), actor.Model.Config.ContextLength); }
