@@ -13,28 +13,46 @@ namespace RlRig.Cli.Commands;
 /// <summary>The options that choose the loop's components, shared by <c>rlrig loop</c> and <c>rlrig eval system</c>, and the components they build.</summary>
 sealed class LoopSetup
 {
-    public Option<FileInfo> Diffuser { get; } = new("--checkpoint") { Description = "Diffuser checkpoint (also the training-free editor's model).", DefaultValueFactory = _ => new FileInfo(ShapesWorldAssets.DiffuserCheckpoint) };
+    /// <param name="diffuserFlag">The Diffuser's flag: --checkpoint, or another name where the command's --checkpoint is its own model's (<c>eval actor</c>).</param>
+    public LoopSetup(string diffuserFlag = "--checkpoint") =>
+        Diffuser = new(diffuserFlag) { Description = "Diffuser checkpoint (also the training-free editor's model).", DefaultValueFactory = _ => new FileInfo(ShapesWorldAssets.DiffuserCheckpoint) };
+
+    public Option<FileInfo> Diffuser { get; }
     public Option<FileInfo> Checker { get; } = new("--checker") { Description = "Checker checkpoint.", DefaultValueFactory = _ => new FileInfo(ShapesWorldAssets.CheckerCheckpoint) };
     /// <summary>The choices of --actor and --editor that read a trained checkpoint: the supervised one, or the Reflection-GRPO one.</summary>
     public const string Learned = "learned", Grpo = "grpo";
 
-    public Option<string> Actor { get; } = new Option<string>("--actor") { Description = $"The Actor: rule (the rule-based Actor), learned (the supervised policy of --actor-checkpoint, greedy), grpo (the same model trained by Reflection-GRPO; --actor-checkpoint defaults to {LearnedActor.GrpoRelativePath}), or vlm (a VLM over HTTP, RLRIG_VLM_*).", DefaultValueFactory = _ => "rule" }.Check(v => v is "rule" or Learned or Grpo or RemoteLoopChoices.VlmActor, "rule, learned, grpo, or vlm (a VLM behind RLRIG_VLM_*)");
+    /// <summary>The choices of a loop whose command has no --actor or --editor (<see cref="RuleLoop"/>).</summary>
+    public const string Rule = "rule", TrainingFree = "training-free";
+
+    public Option<string> Actor { get; } = new Option<string>("--actor") { Description = $"The Actor: rule (the rule-based Actor), learned (the supervised policy of --actor-checkpoint, greedy), grpo (the same model trained by Reflection-GRPO; --actor-checkpoint defaults to {LearnedActor.GrpoRelativePath}), or vlm (a VLM over HTTP, RLRIG_VLM_*).", DefaultValueFactory = _ => Rule }.Check(v => v is Rule or Learned or Grpo or RemoteLoopChoices.VlmActor, "rule, learned, grpo, or vlm (a VLM behind RLRIG_VLM_*)");
     public Option<FileInfo> ActorCheckpoint { get; } = new("--actor-checkpoint") { Description = $"The trained Actor's checkpoint, read with --actor learned (default below) or grpo (default {LearnedActor.GrpoRelativePath}).", DefaultValueFactory = _ => new FileInfo(LearnedActor.RelativePath) };
-    public Option<string> Editor { get; } = new Option<string>("--editor") { Description = $"The Inverse Diffuser: training-free (regions redrawn by the Diffuser), learned (the supervised instruction-following editor of --editor-checkpoint), grpo (the same model trained by Reflection-GRPO; --editor-checkpoint defaults to {ShapesWorldEditor.GrpoRelativePath}), or http (an images-API server, RLRIG_IMAGE_*).", DefaultValueFactory = _ => "training-free" }.Check(v => v is "training-free" or Learned or Grpo or RemoteLoopChoices.HttpEditor, "training-free, learned, grpo, or http (an images-API server behind RLRIG_IMAGE_*)");
+    public Option<string> Editor { get; } = new Option<string>("--editor") { Description = $"The Inverse Diffuser: training-free (regions redrawn by the Diffuser), learned (the supervised instruction-following editor of --editor-checkpoint), grpo (the same model trained by Reflection-GRPO; --editor-checkpoint defaults to {ShapesWorldEditor.GrpoRelativePath}), or http (an images-API server, RLRIG_IMAGE_*).", DefaultValueFactory = _ => TrainingFree }.Check(v => v is TrainingFree or Learned or Grpo or RemoteLoopChoices.HttpEditor, "training-free, learned, grpo, or http (an images-API server behind RLRIG_IMAGE_*)");
     public Option<FileInfo> EditorCheckpoint { get; } = new("--editor-checkpoint") { Description = $"The trained editor's checkpoint, read with --editor learned (default below) or grpo (default {ShapesWorldEditor.GrpoRelativePath}).", DefaultValueFactory = _ => new FileInfo(ShapesWorldEditor.RelativePath) };
     public Option<double> Strength { get; } = new Option<double>("--strength") { Description = "Fraction of the chain the training-free editor re-runs in a region, in (0, 1].", DefaultValueFactory = _ => new TrainingFreeEditorOptions().Strength }.Finite(0, 1, minExclusive: true);
 
     public IEnumerable<Option> All => [Diffuser, Checker, Actor, ActorCheckpoint, Editor, EditorCheckpoint, Strength];
 
-    bool ReadsActorCheckpoint(ParseResult result) => result.GetValue(Actor) is Learned or Grpo;
+    /// <summary>
+    /// The flags of a loop whose Actor and editor the command fixes (the rule-based Actor and the training-free editor,
+    /// <see cref="Actor"/>'s and <see cref="Editor"/>'s defaults): the rollouts that give the learned Actor real states.
+    /// </summary>
+    public IEnumerable<Option> RuleLoop => [Diffuser, Checker, Strength];
 
-    bool ReadsEditorCheckpoint(ParseResult result) => result.GetValue(Editor) is Learned or Grpo;
+    // A command that does not offer --actor or --editor (RuleLoop) gets null for them: its loop is the rule-based one.
+    string ActorChoice(ParseResult result) => result.GetValue(Actor) ?? Rule;
+
+    string EditorChoice(ParseResult result) => result.GetValue(Editor) ?? TrainingFree;
+
+    bool ReadsActorCheckpoint(ParseResult result) => ActorChoice(result) is Learned or Grpo;
+
+    bool ReadsEditorCheckpoint(ParseResult result) => EditorChoice(result) is Learned or Grpo;
 
     /// <summary>The trained Actor's checkpoint, in full: --actor-checkpoint, or the default of the --actor choice.</summary>
-    public string ActorCheckpointPath(ParseResult result) => CheckpointPath(result, ActorCheckpoint, result.GetValue(Actor) == Grpo ? LearnedActor.GrpoRelativePath : null);
+    public string ActorCheckpointPath(ParseResult result) => CheckpointPath(result, ActorCheckpoint, ActorChoice(result) == Grpo ? LearnedActor.GrpoRelativePath : null);
 
     /// <summary>The trained editor's checkpoint, in full: --editor-checkpoint, or the default of the --editor choice.</summary>
-    public string EditorCheckpointPath(ParseResult result) => CheckpointPath(result, EditorCheckpoint, result.GetValue(Editor) == Grpo ? ShapesWorldEditor.GrpoRelativePath : null);
+    public string EditorCheckpointPath(ParseResult result) => CheckpointPath(result, EditorCheckpoint, EditorChoice(result) == Grpo ? ShapesWorldEditor.GrpoRelativePath : null);
 
     // The GRPO choice reads the same model classes as the learned one, from its own default file unless the flag is given.
     static string CheckpointPath(ParseResult result, Option<FileInfo> option, string? grpoDefault) =>
@@ -52,12 +70,12 @@ sealed class LoopSetup
         {
             if (CommandFiles.ProblemWithInput(path, flag) is { } problem) throw new CommandLineException(problem + howToMake);
         }
-        Require(result.GetValue(Diffuser)!.FullName, "--checkpoint");
+        Require(result.GetValue(Diffuser)!.FullName, Diffuser.Name);
         Require(result.GetValue(Checker)!.FullName, "--checker");
         if (actor || ReadsActorCheckpoint(result))
-            Require(ActorCheckpointPath(result), "--actor-checkpoint", HowToMake("actor", result.GetValue(Actor) == Grpo, "--actor-checkpoint", LearnedActor.GrpoRelativePath));
+            Require(ActorCheckpointPath(result), "--actor-checkpoint", HowToMake("actor", ActorChoice(result) == Grpo, "--actor-checkpoint", LearnedActor.GrpoRelativePath));
         if (editor || ReadsEditorCheckpoint(result))
-            Require(EditorCheckpointPath(result), "--editor-checkpoint", HowToMake("editor", result.GetValue(Editor) == Grpo, "--editor-checkpoint", ShapesWorldEditor.GrpoRelativePath));
+            Require(EditorCheckpointPath(result), "--editor-checkpoint", HowToMake("editor", EditorChoice(result) == Grpo, "--editor-checkpoint", ShapesWorldEditor.GrpoRelativePath));
     }
 
     static string HowToMake(string model, bool grpo, string flag, string grpoDefault)
@@ -73,7 +91,7 @@ sealed class LoopSetup
     /// <summary>The model files the command reads, which no output may replace.</summary>
     public CommandInput[] Inputs(ParseResult result) =>
     [
-        new(result.GetValue(Diffuser)!.ToString(), "--checkpoint"), new(result.GetValue(Checker)!.ToString(), "--checker"),
+        new(result.GetValue(Diffuser)!.ToString(), Diffuser.Name), new(result.GetValue(Checker)!.ToString(), "--checker"),
         .. ReadsActorCheckpoint(result) ? [new CommandInput(ActorCheckpointPath(result), "--actor-checkpoint")] : Array.Empty<CommandInput>(),
         .. ReadsEditorCheckpoint(result) ? [new CommandInput(EditorCheckpointPath(result), "--editor-checkpoint")] : Array.Empty<CommandInput>(),
     ];
@@ -85,8 +103,8 @@ sealed class LoopSetup
         {
             ["diffuser_sha256"] = Sha256(result.GetValue(Diffuser)!.FullName),
             ["checker_sha256"] = Sha256(result.GetValue(Checker)!.FullName),
-            ["actor"] = result.GetValue(Actor)!,
-            ["editor"] = result.GetValue(Editor)!,
+            ["actor"] = ActorChoice(result),
+            ["editor"] = EditorChoice(result),
             ["strength"] = result.GetValue(Strength).ToString("R", System.Globalization.CultureInfo.InvariantCulture),
         };
         if (ReadsActorCheckpoint(result)) described["actor_sha256"] = Sha256(ActorCheckpointPath(result));
@@ -99,10 +117,11 @@ sealed class LoopSetup
             described["editor_sampler"] = string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"steps {o.Steps}, strength {o.Strength}, image guidance {o.ImageGuidanceScale}, text guidance {o.GuidanceScale}, eta {o.Eta}");
         }
-        return described.Concat(RemoteLoopChoices.Describe(result.GetValue(Actor)!, result.GetValue(Editor)!)).ToDictionary();
+        return described.Concat(RemoteLoopChoices.Describe(ActorChoice(result), EditorChoice(result))).ToDictionary();
     }
 
-    static string Sha256(string path)
+    /// <summary>A file's SHA-256, lower-case hex, as manifests record it.</summary>
+    internal static string Sha256(string path)
     {
         using var stream = File.OpenRead(path);
         return Convert.ToHexStringLower(SHA256.HashData(stream));
@@ -122,7 +141,7 @@ sealed class LoopSetup
             var pipeline = diffuser.CreatePipeline();
             editorModel = ReadsEditorCheckpoint(result) ? DiffuserCheckpoint.Load(EditorCheckpointPath(result)) : null;
             var editor = editorModel is not null ? new LearnedEditor(new ImageEditPipeline(editorModel.Model))
-                : RemoteLoopChoices.Editor(result.GetValue(Editor)!) ?? new TrainingFreeEditor(pipeline, world, editorOptions);
+                : RemoteLoopChoices.Editor(EditorChoice(result)) ?? new TrainingFreeEditor(pipeline, world, editorOptions);
             return new Components(diffuser, checker, world, new PipelineDiffuser(pipeline), LoadActor(result, world), editor) { EditorModel = editorModel };
         }
         catch
@@ -138,7 +157,7 @@ sealed class LoopSetup
     // temperature 1, and the loop wants the best single instruction; sampling is for GRPO's groups.
     IActor LoadActor(ParseResult result, WorldOptions world) => ReadsActorCheckpoint(result)
         ? LearnedActor.Load(ActorCheckpointPath(result), world, new LearnedActorOptions { Greedy = true })
-        : RemoteLoopChoices.Actor(result.GetValue(Actor)!) ?? new RuleBasedActor(world);
+        : RemoteLoopChoices.Actor(ActorChoice(result)) ?? new RuleBasedActor(world);
 
     public sealed record Components(DiffuserCheckpoint DiffuserModel, ShapesChecker Checker, WorldOptions World, PipelineDiffuser Diffuser, IActor Actor, IInverseDiffuser Editor) : IDisposable
     {

@@ -198,11 +198,23 @@ public static class TrainCommand
 
     static Command Actor()
     {
-        var flags = new TrainerFlags(new ActorTrainerOptions(), "States per step.",
+        var defaults = new ActorTrainerOptions();
+        var flags = new TrainerFlags(defaults, "States per step.",
             "Torch CPU threads (0 = libtorch's default). 1, the default, is bit-reproducible and fastest on a shared 2-core machine.", "1e-3");
-        var evalSet = new Option<FileInfo>("--eval-set") { Description = "Evaluation prompts excluded from the training targets.", DefaultValueFactory = _ => new FileInfo(EvaluationSet.RelativePath) };
-        var command = new Command("actor", "Train the learned Actor (a small transformer writing edit instructions) on the world's exact (state, correct instruction) pairs. Ctrl+C or SIGTERM saves a checkpoint and stops; --resume continues.");
-        foreach (var option in flags.All.Append(evalSet)) command.Options.Add(option);
+        var evalSet = new Option<FileInfo>("--eval-set") { Description = "Evaluation prompts excluded from the training targets and the rollouts' prompts.", DefaultValueFactory = _ => new FileInfo(EvaluationSet.RelativePath) };
+        var init = new Option<FileInfo?>("--init") { Description = $"An Actor checkpoint to start from (e.g. {LearnedActor.RelativePath}; its architecture is the run's); without it the weights start fresh." };
+        var realPrompts = new Option<int>("--real-prompts") { Description = "Training prompts rolled out by the loop (Diffuser, Checker, rule-based Actor, training-free editor) for real states: the Checker's readings, labelled by the world (0 = synthetic states only).", DefaultValueFactory = _ => defaults.RealPrompts };
+        var realRounds = new Option<int>("--rollout-rounds") { Description = "Edit rounds of each rollout; every round the Checker finds unsatisfied is a state.", DefaultValueFactory = _ => defaults.RealRounds };
+        var realFraction = new Option<double>("--real-fraction") { Description = "Share of each batch taken from the real states, in [0, 1]; the rest is synthetic.", DefaultValueFactory = _ => defaults.RealFraction };
+        var setup = new LoopSetup();
+        var command = new Command("actor", "Train the learned Actor (a small transformer writing edit instructions) on the world's exact (state, correct instruction) pairs: synthetic states and, with --real-prompts, the Checker's readings of loop rollouts on training prompts. Ctrl+C or SIGTERM saves a checkpoint and stops; --resume continues.");
+        foreach (var option in flags.All.Concat([evalSet, init, realPrompts, realRounds, realFraction]).Concat(setup.RuleLoop)) command.Options.Add(option);
+        // The options' own checks, reported by the flag that sets the field.
+        var flagOf = new Dictionary<string, string>
+        {
+            [nameof(ActorTrainerOptions.InitFrom)] = init.Name, [nameof(ActorTrainerOptions.RealPrompts)] = realPrompts.Name,
+            [nameof(ActorTrainerOptions.RealRounds)] = realRounds.Name, [nameof(ActorTrainerOptions.RealFraction)] = realFraction.Name,
+        };
         command.SetAction((result, ct) =>
         {
             const string name = "rlrig train actor";
@@ -215,37 +227,100 @@ public static class TrainCommand
                 return Task.FromResult(ExitCodes.UsageOrIo);
             }
             ActorRun? saved = null;
-            if (result.GetValue(flags.Resume))
+            ActorTrainerOptions options;
+            try
             {
-                try { RlRig.Torch.TorchRuntime.EnsureLoaded(); saved = ActorTrainer.ReadRun(result.GetValue(flags.Output)!.FullName); }
-                catch (Exception e) when (CommandErrors.IsUserFacing(e)) { return Task.FromResult(CommandErrors.Report(name, e)); }
+                if (result.GetValue(flags.Resume)) { RlRig.Torch.TorchRuntime.EnsureLoaded(); saved = ActorTrainer.ReadRun(result.GetValue(flags.Output)!.FullName); }
+                T V<T>(Option<T> option, Func<ActorTrainerOptions, T> fromRun) => TrainerFlags.Value(result, option, saved is not null, () => fromRun(saved!.Options));
+                options = flags.Options(result, saved?.Options ?? defaults, saved?.Options) with
+                {
+                    InitFrom = TrainerFlags.Value(result, init, saved is not null, () => saved!.Options.InitFrom is { } p ? new FileInfo(p) : null)?.FullName,
+                    RealPrompts = V(realPrompts, o => o.RealPrompts),
+                    RealRounds = V(realRounds, o => o.RealRounds),
+                    RealFraction = V(realFraction, o => o.RealFraction),
+                };
+                try { options.Validate(); }
+                catch (ArgumentException e) when (e.ParamName is { } field && flagOf.TryGetValue(field, out var flag))
+                {
+                    throw new CommandLineException($"{flag}: {e.Message[(e.Message.IndexOf(':') + 2)..].Replace(" (Parameter '" + field + "')", "")}");
+                }
+                // A resumed run's weights come from its training state; the checkpoint it started from need not be there.
+                if (options.InitFrom is { } from && saved is null && CommandFiles.ProblemWithInput(from, "--init") is { } missing) throw new CommandLineException(missing);
+                if (options.RealPrompts > 0) setup.RequireFiles(result);
             }
-            var options = flags.Options(result, new ActorTrainerOptions(), saved?.Options);
-            var config = saved?.Config ?? new ActorConfig();
-            return Task.Factory.StartNew(() => RunActorAsync(options, config, evalSetPath, ct), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+            catch (Exception e) when (CommandErrors.IsUserFacing(e)) { return Task.FromResult(CommandErrors.Report(name, e)); }
+            Func<CancellationToken, Task<RealStates>>? collect = options.RealPrompts == 0 ? null : token => CollectRealStatesAsync(setup, result, options, evalSetPath, token);
+            return Task.Factory.StartNew(() => RunActorAsync(options, saved?.Config, evalSetPath, collect, ct), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
         });
         return command;
     }
 
-    static async Task<int> RunActorAsync(ActorTrainerOptions options, ActorConfig config, string evalSetPath, CancellationToken ct)
+    /// <summary>A run's real states: the labelled examples, and what the manifest says of them.</summary>
+    sealed record RealStates(IReadOnlyList<ActorExample> Examples, System.Text.Json.Nodes.JsonObject Description);
+
+    // The loop with the rule-based Actor (its edits are the ones the loop makes well, so later rounds show realistic
+    // edited images), on training prompts drawn from the run's seed; every unsatisfied round labelled by the world.
+    static async Task<RealStates> CollectRealStatesAsync(LoopSetup setup, ParseResult result, ActorTrainerOptions options, string evalSetPath, CancellationToken ct)
     {
+        var clock = Stopwatch.StartNew();
+        using var components = setup.Load(result);
+        var states = await TrainGrpoCommand.CollectStatesAsync(components, new TrainGrpoCommand.Rollouts(options.RealPrompts, options.RealRounds, evalSetPath), options.Seed, ct);
+        try
+        {
+            var examples = ActorTrainingData.Label(components.World, states.Select(s => s.Reflection), new ActorConfig().ContextLength);
+            Console.Error.WriteLine($"Real states: {states.Count} unsatisfied rounds of {options.RealPrompts} prompts, {examples.Count} with a correct instruction, in {clock.Elapsed:hh\\:mm\\:ss}");
+            var description = new System.Text.Json.Nodes.JsonObject
+            {
+                ["prompts"] = $"RolloutStates.TrainingPrompts({options.RealPrompts}, seed: {options.Seed})",
+                ["rollout_rounds"] = options.RealRounds,
+                ["unsatisfied_rounds"] = states.Count,
+                ["labelled_states"] = examples.Count,
+                ["share_of_batch"] = options.RealFraction,
+                ["loop"] = System.Text.Json.JsonSerializer.SerializeToNode(setup.Describe(result)),
+                ["collect_seconds"] = Math.Round(clock.Elapsed.TotalSeconds),
+            };
+            return new RealStates(examples, description);
+        }
+        finally { RlRig.Rl.RolloutStates.Dispose(states); }
+    }
+
+    static async Task<int> RunActorAsync(ActorTrainerOptions options, ActorConfig? savedConfig, string evalSetPath, Func<CancellationToken, Task<RealStates>>? collect, CancellationToken ct)
+    {
+        const string name = "rlrig train actor";
+        var clock = Stopwatch.StartNew();
+        // The code that trains is the code at the start: later commits in the same checkout must not be credited.
+        var commit = GitCommit();
         ActorTrainer trainer;
         ActorTrainingData data;
+        RealStates? real = null;
         try
         {
             RlRig.Torch.TorchRuntime.EnsureLoaded();
-            data = new ActorTrainingData(new WorldOptions(), EvaluationSet.Read(evalSetPath));
-            trainer = new ActorTrainer(config, options);
+            // The rollouts too: libtorch's default threads made GRPO's collection crawl on the shared 2 cores.
+            if (options.NumThreads > 0) TorchSharp.torch.set_num_threads(options.NumThreads);
+            if (collect is not null)
+            {
+                try { real = await collect(ct); }
+                catch (OperationCanceledException)
+                {
+                    Console.Error.WriteLine($"{name}: interrupted while collecting real states; nothing was trained");
+                    return ExitCodes.Interrupted;
+                }
+            }
+            var world = new WorldOptions();
+            var config = savedConfig;
+            if (config is null && options.InitFrom is { } init)
+                using (var start = LearnedActor.Load(init, world)) config = start.Model.Config;
+            data = new ActorTrainingData(world, EvaluationSet.Read(evalSetPath), real: real?.Examples, realFraction: options.RealFraction);
+            trainer = new ActorTrainer(config ?? new ActorConfig(), options);
         }
         catch (Exception e) when (CommandErrors.IsUserFacing(e))
         {
-            return CommandErrors.Report("rlrig train actor", e);
+            return CommandErrors.Report(name, e);
         }
         using (trainer)
         {
-            var clock = Stopwatch.StartNew();
-            var commit = GitCommit();
-            Console.Error.WriteLine($"Training {options.TotalSteps} steps (batch {options.BatchSize}, {trainer.Model.ParameterCount:N0} parameters) from step {trainer.Step} into {options.OutputDir}");
+            Console.Error.WriteLine($"Training {options.TotalSteps} steps (batch {options.BatchSize}{(data.RealFraction > 0 ? $", {data.RealRows(options.BatchSize)} real" : "")}, {trainer.Model.ParameterCount:N0} parameters) from step {trainer.Step}{(options.InitFrom is { } from && !options.Resume ? $", starting from {from}" : "")} into {options.OutputDir}");
             var last = await ShowProgress(trainer.TrainAsync(data, ct), p => string.Create(CultureInfo.InvariantCulture, $" tokens {p.GroundingLoss:P1}"));
             var stopped = trainer.Step < options.TotalSteps;
             var checkpoint = ActorTrainer.CheckpointPath(options.OutputDir);
@@ -253,6 +328,9 @@ public static class TrainCommand
             {
                 RecordProvenance(checkpoint, clock.Elapsed, options.Resume, commit);
                 Manifest.Update(checkpoint, "errors", System.Text.Json.JsonSerializer.SerializeToNode(data.Mix)!);
+                if (options.InitFrom is { } from2 && File.Exists(from2))
+                    Manifest.Update(checkpoint, "init_from", new System.Text.Json.Nodes.JsonObject { ["file"] = from2, ["sha256"] = LoopSetup.Sha256(from2) });
+                if (real is not null) Manifest.Update(checkpoint, "real_states", real.Description);
             }
             ReportEnd(stopped, trainer.Step, clock, last, checkpoint);
             return 0;

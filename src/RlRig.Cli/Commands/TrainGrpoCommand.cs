@@ -132,12 +132,14 @@ static class TrainGrpoCommand
 
     /// <summary>
     /// The states a GRPO run learns on: the loop of <paramref name="components"/> run on <see cref="Rollouts.Prompts"/>
-    /// training prompts (never one of the evaluation set), all drawn from <paramref name="seed"/>. The caller disposes them.
+    /// training prompts (never one of the evaluation set, nor of <paramref name="alsoExcluded"/>), all drawn from
+    /// <paramref name="seed"/>. The caller disposes them.
     /// </summary>
-    public static Task<IReadOnlyList<ActorState>> CollectStatesAsync(LoopSetup.Components components, Rollouts rollouts, long seed, CancellationToken ct)
+    public static Task<IReadOnlyList<ActorState>> CollectStatesAsync(LoopSetup.Components components, Rollouts rollouts, long seed, CancellationToken ct,
+        IEnumerable<RlRig.SceneGraphs.SceneGraph>? alsoExcluded = null)
     {
-        var prompts = RolloutStates.TrainingPrompts(components.World, EvaluationSet.Read(rollouts.EvalSetPath), rollouts.Prompts, (int)seed);
-        Console.Error.WriteLine($"Collecting states: {rollouts.Prompts} training prompts, {rollouts.Rounds} rollout rounds each ...");
+        var prompts = RolloutStates.TrainingPrompts(components.World, EvaluationSet.Read(rollouts.EvalSetPath).Concat(alsoExcluded ?? []), rollouts.Prompts, (int)seed);
+        Console.Error.WriteLine($"Collecting states: {rollouts.Prompts} prompts, {rollouts.Rounds} rollout rounds each ...");
         var loop = new GenerateReflectEditLoop(components.Diffuser, components.Checker, components.Actor, components.Editor, new LoopOptions { MaxRounds = rollouts.Rounds });
         // Collecting takes minutes (16 for 300 prompts on the shared 2 cores), so it says how far it is.
         var clock = Stopwatch.StartNew();

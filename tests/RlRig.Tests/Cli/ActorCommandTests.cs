@@ -21,10 +21,17 @@ public sealed class ActorCommandTests : IDisposable
     [InlineData("--lr", "NaN")]
     [InlineData("--lr", "1.5")]
     [InlineData("--eval-set", "/nonexistent/eval-prompts.json")]
-    public void A_bad_training_flag_exits_2_naming_it_in_one_line(string flag, string value)
+    [InlineData("--real-fraction", "0.5")]
+    [InlineData("--real-fraction", "0", "--real-prompts", "10")]
+    [InlineData("--real-prompts", "-1")]
+    [InlineData("--rollout-rounds", "-1", "--real-prompts", "10", "--real-fraction", "0.5")]
+    [InlineData("--real-fraction", "1.5", "--real-prompts", "10")]
+    [InlineData("--init", "/nonexistent/actor.ckpt")]
+    [InlineData("--checkpoint", "/nonexistent/diffuser.ckpt", "--real-prompts", "10", "--real-fraction", "0.5")]
+    public void A_bad_training_flag_exits_2_naming_it_in_one_line(string flag, string value, params string[] more)
     {
         var run = temp.File("run");
-        var result = Processes.Rlrig(Repo.Root, Limit, "train", "actor", flag, value, "--out", run);
+        var result = Processes.Rlrig(Repo.Root, Limit, ["train", "actor", flag, value, .. more, "--out", run]);
         Assert.True(result.ExitCode == 2, result.ToString());
         Assert.StartsWith($"rlrig train actor: {flag}", result.StdErr.Trim());
         Assert.Single(result.StdErr.Trim().Split('\n'));
@@ -52,6 +59,30 @@ public sealed class ActorCommandTests : IDisposable
         Assert.True(File.Exists(report));
         var onto = Processes.Rlrig(Repo.Root, Limit, "eval", "actor", "--checkpoint", checkpoint, "--states", "2", "--out", checkpoint);
         Assert.Equal(2, onto.ExitCode);
+    }
+
+    [Fact]
+    public void A_fine_tune_on_real_states_records_them_and_eval_measures_it_on_held_out_rollouts()
+    {
+        var run = temp.File("run");
+        var train = Processes.Rlrig(Repo.Root, Limit, "train", "actor", "--init", LearnedActor.RelativePath, "--real-prompts", "2", "--rollout-rounds", "1",
+            "--real-fraction", "0.5", "--steps", "1", "--batch", "2", "--out", run);
+        Assert.True(train.ExitCode == 0, train.ToString());
+        Assert.Contains("2/2 prompts rolled out", train.StdErr);
+        Assert.Contains("(batch 2, 1 real,", train.StdErr);
+        var manifest = File.ReadAllText(LearnedActor.ManifestPath(ActorTrainer.CheckpointPath(run)));
+        Assert.Contains("\"real_states\"", manifest);
+        Assert.Contains("\"init_from\"", manifest);
+        var report = temp.File("real.json");
+        var eval = Processes.Rlrig(Repo.Root, Limit, "eval", "actor", "--checkpoint", ActorTrainer.CheckpointPath(run), "--compare", LearnedActor.RelativePath,
+            "--real-prompts", "2", "--rollout-rounds", "1", "--seed", "5", "--g", "1", "--out", report);
+        Assert.True(eval.ExitCode == 0, eval.ToString());
+        // The run's 2 training prompts at least, with those of the compared Actor's manifest.
+        var excluded = System.Text.RegularExpressions.Regex.Match(eval.StdErr, @"\((\d+) training prompts excluded\)");
+        Assert.True(excluded.Success && int.Parse(excluded.Groups[1].Value) >= 2, eval.StdErr);
+        Assert.Contains("editor cannot", eval.StdOut);
+        Assert.Contains("actor/actor.ckpt, greedy", eval.StdOut);
+        Assert.Contains("\"NotCarriedOutRate\"", File.ReadAllText(report));
     }
 
     [Fact]

@@ -15,16 +15,16 @@ public sealed class LearnedActorTests : TorchTestBase
 {
     static readonly WorldOptions World = new();
 
-    static ActorConfig Tiny => new() { Dim = 32, Layers = 2, Heads = 2, ContextLength = 200 };
+    internal static ActorConfig Tiny => new() { Dim = 32, Layers = 2, Heads = 2, ContextLength = 200 };
 
-    static ActorTrainerOptions Quick(string dir, int total) => new()
+    internal static ActorTrainerOptions Quick(string dir, int total) => new()
     {
         TotalSteps = total, BatchSize = 4, WarmupSteps = 2, CheckpointEvery = 0, LogEvery = 0, OutputDir = dir, Seed = 7,
     };
 
     static ActorTrainingData Data => new(World, []);
 
-    static SceneItem Item(int id, Shape shape, string colour, bool large, double x, double y) =>
+    internal static SceneItem Item(int id, Shape shape, string colour, bool large, double x, double y) =>
         new WorldObject(shape, WorldVocabulary.Colour(colour), large).ToItem(id, new Box(x, y, World.Side(large), World.Side(large)));
 
     /// <summary>A state with every field of a reflection filled: a relation satisfied, one violated, one unplaceable, a missing and an extra object, a wrong size.</summary>

@@ -38,6 +38,7 @@ public sealed class ActorTrainer : IDisposable
         if (options.NumThreads > 0) set_num_threads(options.NumThreads);
         random.manual_seed(options.Seed);
         Model = new ActorNet(config);
+        if (options.InitFrom is { } init && !options.Resume) InitialiseFrom(init);
         parameters = Model.parameters().ToArray();
         optimizer = optim.AdamW(parameters, options.LearningRate, weight_decay: options.WeightDecay);
         dataGenerator = new Generator((ulong)options.Seed * 2 + 1, CPU);
@@ -150,6 +151,16 @@ public sealed class ActorTrainer : IDisposable
     }
 
     static ActorCheckpointException Error(string message, Exception? inner) => new(message, inner);
+
+    // A fine-tune starts from a trained Actor's weights; only the optimizer and the data are new.
+    void InitialiseFrom(string path)
+    {
+        using var source = LearnedActor.Load(path, new World.WorldOptions());
+        if (source.Model.Config != Config)
+            throw new ActorCheckpointException($"checkpoint {path} has another architecture than the run: {source.Model.Config.ToJson()} (the run's {Config.ToJson()}); start from scratch or use its architecture");
+        using var _ = no_grad();
+        foreach (var (to, from) in Model.parameters().Zip(source.Model.parameters())) to.copy_(from);
+    }
 
     void LoadTrainingState() =>
         Step = TrainingState.Load(Options.OutputDir, TrainingMagic, "an Actor training state", Error, (path, header) =>

@@ -34,7 +34,9 @@ public sealed record ActorExample(Reflection Reflection, IReadOnlyList<EditInstr
 /// evaluation-set scene), a "detected" scene made from the target's layout with errors of the kinds the Diffuser makes
 /// (<see cref="ActorErrorMix"/>), the reflection <see cref="Reflection.Compare"/> writes for it, and the set of correct
 /// instructions. Each example's target instruction is drawn uniformly from that set, so the policy keeps the entropy
-/// that reinforcement learning needs. Nothing here reads the judge. All randomness comes from the trainer's generator.
+/// that reinforcement learning needs. Beside them it can hold real states (<see cref="Label"/>: the Checker's readings
+/// of rollout images with their correct sets), of which each batch takes a fixed share (<see cref="RealFraction"/>).
+/// Nothing here reads the judge. All randomness comes from the trainer's generator.
 /// </summary>
 /// <remarks>
 /// <para>An error of a reflection (<see cref="Errors"/>) is a missing target object, an extra detected object, a wrong
@@ -57,15 +59,48 @@ public sealed class ActorTrainingData
     /// <param name="world">The world.</param>
     /// <param name="excluded">Target scenes never to produce (the evaluation set).</param>
     /// <param name="mix">The errors' mix; null is the default.</param>
-    public ActorTrainingData(WorldOptions world, IEnumerable<SceneGraph> excluded, ActorErrorMix? mix = null)
+    /// <param name="real">Real states with non-empty correct sets (<see cref="Label"/>); null or empty: synthetic only.</param>
+    /// <param name="realFraction">The share of each batch taken from <paramref name="real"/>, in [0, 1]; 0 without real states.</param>
+    public ActorTrainingData(WorldOptions world, IEnumerable<SceneGraph> excluded, ActorErrorMix? mix = null, IReadOnlyList<ActorExample>? real = null, double realFraction = 0)
     {
         sampler = new SceneSampler(world);
         this.excluded = excluded.Select(EvaluationSet.Key).ToHashSet();
         Mix = mix ?? new ActorErrorMix();
+        Real = real ?? [];
+        if (!(realFraction is >= 0 and <= 1)) throw new ArgumentOutOfRangeException(nameof(realFraction), realFraction, "the share of real states must be in [0, 1]");
+        if (realFraction > 0 && Real.Count == 0) throw new ArgumentException($"a real share of {realFraction} needs real states; none were given", nameof(real));
+        if (Real.FirstOrDefault(e => e.Correct.Count == 0) is { } unlabelled)
+            throw new ArgumentException($"a real state has no correct instruction (Label leaves those out): {unlabelled.Reflection.Text}", nameof(real));
+        RealFraction = realFraction;
     }
 
     public WorldOptions World => sampler.Options;
     public ActorErrorMix Mix { get; }
+    /// <summary>The real states batches draw from (with replacement).</summary>
+    public IReadOnlyList<ActorExample> Real { get; }
+    /// <summary>The share of each batch drawn from <see cref="Real"/>.</summary>
+    public double RealFraction { get; }
+
+    /// <summary>How many of a batch of <paramref name="batchSize"/> are real states: the share rounded to the nearest whole state.</summary>
+    public int RealRows(int batchSize) => (int)Math.Round(RealFraction * batchSize, MidpointRounding.AwayFromZero);
+
+    /// <summary>
+    /// Real states as training examples: each reflection with its correct set (<see cref="CorrectInstructions"/>, the
+    /// same exact labels as a synthetic state's), those where no single instruction fixes anything left out, and those
+    /// that with their longest correct instruction would not fit <paramref name="contextLength"/> tokens (or that the
+    /// Actor's words cannot write).
+    /// </summary>
+    public static IReadOnlyList<ActorExample> Label(WorldOptions world, IEnumerable<Reflection> reflections, int contextLength = int.MaxValue)
+    {
+        ArgumentNullException.ThrowIfNull(world);
+        ArgumentNullException.ThrowIfNull(reflections);
+        bool Fits(ActorExample e)
+        {
+            try { return ActorTokens.StateIds(e.Reflection, world).Length + e.Correct.Max(c => ActorTokens.InstructionIds(c).Length) <= contextLength; }
+            catch (ArgumentException) { return false; }
+        }
+        return [.. reflections.Select(r => new ActorExample(r, CorrectInstructions(world, r))).Where(e => e.Correct.Count > 0 && Fits(e))];
+    }
 
     /// <summary>A state with a non-empty correct set (states where nothing single-step fixes anything are redrawn).</summary>
     public ActorExample NextExample(Random random)
@@ -82,7 +117,8 @@ public sealed class ActorTrainingData
     }
 
     /// <summary>
-    /// A training batch: each state followed by one of its correct instructions drawn uniformly, right-padded.
+    /// A training batch: each state followed by one of its correct instructions drawn uniformly, right-padded; the
+    /// first <see cref="RealRows"/> rows are real states drawn uniformly with replacement, the rest synthetic.
     /// Tokens (B, T) int64, the mask of real tokens (B, T), and next-token targets (B, T) that are -100 (ignored)
     /// everywhere but the instruction's words and its end. The caller owns all three.
     /// </summary>
@@ -92,9 +128,10 @@ public sealed class ActorTrainingData
         using var seed = randint(int.MaxValue, [1], generator: generator);
         var random = new Random((int)seed.item<long>());
         var rows = new List<(int[] State, int[] Instruction)>(batchSize);
+        var real = RealRows(batchSize);
         while (rows.Count < batchSize)
         {
-            var example = NextExample(random);
+            var example = rows.Count < real ? Real[random.Next(Real.Count)] : NextExample(random);
             rows.Add((ActorTokens.StateIds(example.Reflection, World), ActorTokens.InstructionIds(example.Correct[random.Next(example.Correct.Count)])));
         }
         return Batch(rows);
