@@ -98,8 +98,9 @@ public sealed class TextEncoder : Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var counts = tokens.ne(PromptTokenizer.PadId);
         counts[.., 0] = tensor(true);
+        using var minusInfinity = double.NegativeInfinity.ToScalar();  // held to the end of the call, as in ActorNet
         return zeros(counts.shape, dtype: float32, device: tokens.device)
-            .masked_fill(counts.logical_not(), double.NegativeInfinity)
+            .masked_fill(counts.logical_not(), minusInfinity)
             .unsqueeze(1).unsqueeze(1).MoveToOuterDisposeScope();
     }
 }

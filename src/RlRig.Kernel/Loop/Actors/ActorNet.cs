@@ -80,7 +80,10 @@ public sealed class ActorNet : Module<Tensor, Tensor, Tensor>
         var causal = ones(t, t, dtype: ScalarType.Bool, device: ids.device).tril();              // (T, T)
         // A query sees earlier real tokens, and always itself, so a padding row is never all -inf.
         var allowed = causal.unsqueeze(0).logical_and(valid.unsqueeze(1)).logical_or(eye(t, dtype: ScalarType.Bool, device: ids.device));  // (B, T, T)
-        var bias = zeros(allowed.shape, device: ids.device).masked_fill(allowed.logical_not(), double.NegativeInfinity).unsqueeze(1);         // (B, 1, T, T)
+        // An explicit Scalar held to the end of the call: an implicit one can be finalized while libtorch still reads it
+        // (a GRPO run died in THSTensor_masked_fill with "Expected false to be true" from Scalar::toFloat).
+        using var minusInfinity = double.NegativeInfinity.ToScalar();
+        var bias = zeros(allowed.shape, device: ids.device).masked_fill(allowed.logical_not(), minusInfinity).unsqueeze(1);                  // (B, 1, T, T)
         var x = tokens.call(ids) + positions.call(position);                                    // (B, T, C)
         foreach (var block in blocks) x = block.call(x, bias);
         return head.call(lnFinal.call(x)).MoveToOuterDisposeScope();                            // (B, T, V)
