@@ -247,6 +247,13 @@ public static class TrainCommand
                 // A resumed run's weights come from its training state; the checkpoint it started from need not be there.
                 if (options.InitFrom is { } from && saved is null && CommandFiles.ProblemWithInput(from, "--init") is { } missing) throw new CommandLineException(missing);
                 if (options.RealPrompts > 0) setup.RequireFiles(result);
+                // Refused now, not at the first checkpoint: the run folder must not hold a file the run reads (`--init
+                // data/shapes-world/actor/actor.ckpt --out data/shapes-world/actor` wrote over the Actor it started from).
+                var checkpointName = Path.GetFileName(ActorTrainer.CheckpointPath(""));
+                OutputPolicy.RequireFolder(result.GetValue(flags.Output)!.ToString(), "--out",
+                    files: [checkpointName, Path.GetFileName(LearnedActor.ManifestPath(checkpointName)), Path.GetFileName(ActorTrainer.TrainingStatePath(""))], folders: ["tensorboard"],
+                    [new CommandInput(evalSetPath, "--eval-set"), .. saved is null && options.InitFrom is { } start ? [new CommandInput(start, "--init")] : Array.Empty<CommandInput>(),
+                     .. options.RealPrompts > 0 ? setup.Inputs(result) : []]);
             }
             catch (Exception e) when (CommandErrors.IsUserFacing(e)) { return Task.FromResult(CommandErrors.Report(name, e)); }
             Func<CancellationToken, Task<RealStates>>? collect = options.RealPrompts == 0 ? null : token => CollectRealStatesAsync(setup, result, options, evalSetPath, token);

@@ -39,6 +39,23 @@ public sealed class ActorCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_run_folder_that_holds_the_init_checkpoint_is_refused_and_the_checkpoint_is_left_as_it_was()
+    {
+        var folder = temp.File("start");
+        Directory.CreateDirectory(folder);
+        var start = Path.Combine(folder, "actor.ckpt");
+        File.Copy(Path.Combine(Repo.Root, "data", "shapes-world", "actor", "actor.ckpt"), start);
+        var before = File.ReadAllBytes(start);
+        var result = Processes.Rlrig(Repo.Root, Limit, ["train", "actor", "--init", start, "--steps", "1", "--out", folder]);
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.StartsWith("rlrig train actor: --out", result.StdErr.Trim());
+        Assert.Contains("--init", result.StdErr);
+        Assert.Single(result.StdErr.Trim().Split('\n'));
+        Assert.Equal(before, File.ReadAllBytes(start));
+        Assert.False(File.Exists(Path.Combine(folder, "training-state.bin")));
+    }
+
+    [Fact]
     public void Training_finishes_resumes_and_eval_reads_the_result()
     {
         var run = temp.File("run");
