@@ -16,6 +16,8 @@ var root = new RootCommand("rlrig: the RL-RIG research environment (Generate-Ref
 };
 root.Options.Add(TopLevelErrors.VerboseOption);
 var parsed = root.Parse(args);
+// A bad value is one line naming the flag, like every other refusal; the whole help after it buried that line.
+if (parsed.Action is ParseErrorAction parseError) parseError.ShowHelp = false;
 int exitCode;
 try
 {

@@ -39,6 +39,16 @@ public sealed class ActorCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_value_the_parser_refuses_is_one_line_without_the_help()
+    {
+        var result = Processes.Rlrig(Repo.Root, Limit, ["eval", "actor", "--real-prompts", "-3"]);
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains("--real-prompts", result.StdErr);
+        Assert.Single(result.StdErr.Trim().Split('\n'));
+        Assert.DoesNotContain("Usage:", result.StdOut + result.StdErr);
+    }
+
+    [Fact]
     public void A_run_folder_that_holds_the_init_checkpoint_is_refused_and_the_checkpoint_is_left_as_it_was()
     {
         var folder = temp.File("start");
