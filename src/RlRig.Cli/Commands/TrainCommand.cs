@@ -206,9 +206,10 @@ public static class TrainCommand
         var realPrompts = new Option<int>("--real-prompts") { Description = "Training prompts rolled out by the loop (Diffuser, Checker, rule-based Actor, training-free editor) for real states: the Checker's readings, labelled by the world (0 = synthetic states only).", DefaultValueFactory = _ => defaults.RealPrompts };
         var realRounds = new Option<int>("--rollout-rounds") { Description = "Edit rounds of each rollout; every round the Checker finds unsatisfied is a state.", DefaultValueFactory = _ => defaults.RealRounds };
         var realFraction = new Option<double>("--real-fraction") { Description = "Share of each batch taken from the real states, in [0, 1]; the rest is synthetic.", DefaultValueFactory = _ => defaults.RealFraction };
+        var references = new Option<ActorReferences>("--references") { Description = "How a fresh model names objects: Slots (points at the state's objects; its instructions are written out in words) or Words (copies their words and positions). A run from --init or --resume keeps its checkpoint's.", DefaultValueFactory = _ => new ActorConfig().References };
         var setup = new LoopSetup();
         var command = new Command("actor", "Train the learned Actor (a small transformer writing edit instructions) on the world's exact (state, correct instruction) pairs: synthetic states and, with --real-prompts, the Checker's readings of loop rollouts on training prompts. Ctrl+C or SIGTERM saves a checkpoint and stops; --resume continues.");
-        foreach (var option in flags.All.Concat([evalSet, init, realPrompts, realRounds, realFraction]).Concat(setup.RuleLoop)) command.Options.Add(option);
+        foreach (var option in flags.All.Concat([evalSet, init, realPrompts, realRounds, realFraction, references]).Concat(setup.RuleLoop)) command.Options.Add(option);
         // The options' own checks, reported by the flag that sets the field.
         var flagOf = new Dictionary<string, string>
         {
@@ -220,7 +221,9 @@ public static class TrainCommand
             const string name = "rlrig train actor";
             var evalSetPath = result.GetValue(evalSet)!.FullName;
             var problem = flags.Problem(result)
-                ?? (!File.Exists(evalSetPath) ? $"--eval-set {evalSetPath}: the evaluation set is missing; training must know what to exclude (rlrig world eval-set writes it)" : null);
+                ?? (!File.Exists(evalSetPath) ? $"--eval-set {evalSetPath}: the evaluation set is missing; training must know what to exclude (rlrig world eval-set writes it)" : null)
+                ?? (result.GetResult(references) is { Implicit: false } && (result.GetValue(init) is not null || result.GetValue(flags.Resume))
+                    ? "--references: a run from --init or --resume keeps the references its checkpoint was trained with; leave the flag out" : null);
             if (problem is not null)
             {
                 Console.Error.WriteLine($"{name}: {problem}");
@@ -257,7 +260,8 @@ public static class TrainCommand
             }
             catch (Exception e) when (CommandErrors.IsUserFacing(e)) { return Task.FromResult(CommandErrors.Report(name, e)); }
             Func<CancellationToken, Task<RealStates>>? collect = options.RealPrompts == 0 ? null : token => CollectRealStatesAsync(setup, result, options, evalSetPath, token);
-            return Task.Factory.StartNew(() => RunActorAsync(options, saved?.Config, evalSetPath, collect, ct), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+            var fresh = new ActorConfig { References = result.GetValue(references) };
+            return Task.Factory.StartNew(() => RunActorAsync(options, saved?.Config, fresh, evalSetPath, collect, ct), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
         });
         return command;
     }
@@ -291,7 +295,7 @@ public static class TrainCommand
         finally { RlRig.Rl.RolloutStates.Dispose(states); }
     }
 
-    static async Task<int> RunActorAsync(ActorTrainerOptions options, ActorConfig? savedConfig, string evalSetPath, Func<CancellationToken, Task<RealStates>>? collect, CancellationToken ct)
+    static async Task<int> RunActorAsync(ActorTrainerOptions options, ActorConfig? savedConfig, ActorConfig freshConfig, string evalSetPath, Func<CancellationToken, Task<RealStates>>? collect, CancellationToken ct)
     {
         const string name = "rlrig train actor";
         var clock = Stopwatch.StartNew();
@@ -319,7 +323,7 @@ public static class TrainCommand
             if (config is null && options.InitFrom is { } init)
                 using (var start = LearnedActor.Load(init, world)) config = start.Model.Config;
             data = new ActorTrainingData(world, EvaluationSet.Read(evalSetPath), real: real?.Examples, realFraction: options.RealFraction);
-            trainer = new ActorTrainer(config ?? new ActorConfig(), options);
+            trainer = new ActorTrainer(config ?? freshConfig, options);
         }
         catch (Exception e) when (CommandErrors.IsUserFacing(e))
         {
@@ -327,7 +331,7 @@ public static class TrainCommand
         }
         using (trainer)
         {
-            Console.Error.WriteLine($"Training {options.TotalSteps} steps (batch {options.BatchSize}{(data.RealFraction > 0 ? $", {data.RealRows(options.BatchSize)} real" : "")}, {trainer.Model.ParameterCount:N0} parameters) from step {trainer.Step}{(options.InitFrom is { } from && !options.Resume ? $", starting from {from}" : "")} into {options.OutputDir}");
+            Console.Error.WriteLine($"Training {options.TotalSteps} steps (batch {options.BatchSize}{(data.RealFraction > 0 ? $", {data.RealRows(options.BatchSize)} real" : "")}, {trainer.Model.ParameterCount:N0} parameters, references in {trainer.Config.References.ToString().ToLowerInvariant()}) from step {trainer.Step}{(options.InitFrom is { } from && !options.Resume ? $", starting from {from}" : "")} into {options.OutputDir}");
             var last = await ShowProgress(trainer.TrainAsync(data, ct), p => string.Create(CultureInfo.InvariantCulture, $" tokens {p.GroundingLoss:P1}"));
             var stopped = trainer.Step < options.TotalSteps;
             var checkpoint = ActorTrainer.CheckpointPath(options.OutputDir);

@@ -29,9 +29,17 @@ public static class EditTokens
     {
         ArgumentNullException.ThrowIfNull(instruction);
         if (instruction is InvalidEdit invalid) throw new ArgumentException($"an invalid instruction has no words: {invalid.Reason}", nameof(instruction));
-        return instruction.ToText().Replace("(", "").Replace(")", "").Replace(",", "")
-            .Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return WordsOf(instruction.ToText());
     }
+
+    /// <summary>The words of a reference to an object ("the small red circle 0.25 0.70").</summary>
+    public static IReadOnlyList<string> Encode(ObjectRef reference)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        return WordsOf(reference.ToText());
+    }
+
+    static string[] WordsOf(string text) => text.Replace("(", "").Replace(")", "").Replace(",", "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
 
     /// <summary>
     /// The text of a word sequence, brackets restored around every pair of coordinates; parse it with

@@ -186,6 +186,54 @@ public sealed class LearnedActorTests : TorchTestBase
     }
 
     [Fact]
+    public void SlotsWriteEveryCorrectInstructionBackExactly()
+    {
+        var (instructions, shorter) = (0, 0);
+        foreach (var example in Examples(150, 21))
+            foreach (var c in example.Correct)
+            {
+                var r = example.Reflection;
+                var ids = ActorTokens.InstructionIds(c, r, ActorReferences.Slots, World);
+                Assert.Equal(c.ToText(), ActorTokens.Proposal(ids, r, ActorReferences.Slots, World).Text);
+                Assert.Equal(c.ToText(), ActorTokens.Proposal(ActorTokens.InstructionIds(c, r, ActorReferences.Words, World), r, ActorReferences.Words, World).Text);
+                instructions++;
+                if (ids.Length < ActorTokens.InstructionIds(c).Length) shorter++;
+            }
+        Assert.True(instructions > 150, $"{instructions} correct instructions");
+        Assert.True(shorter > 0.8 * instructions, $"{shorter} of {instructions} are shorter in slots");
+    }
+
+    [Fact]
+    public void ASlotIsWrittenOutFromTheStateAndASlotOfNoObjectDoesNotParse()
+    {
+        var r = Everything();
+        var empty = r.Detected.Items.Count;
+        string Text(params string[] words) => ActorTokens.Proposal([.. words.Select(ActorTokens.Id), ActorTokens.EndId], r, ActorReferences.Slots, World).Text;
+        EditInstruction Said(params string[] words) => ActorTokens.Proposal([.. words.Select(ActorTokens.Id), ActorTokens.EndId], r, ActorReferences.Slots, World).Instruction;
+        Assert.IsType<InvalidEdit>(Said("remove", ActorTokens.DetectedSlot(empty)));
+        Assert.IsType<InvalidEdit>(Said("remove", ActorTokens.TargetSlot(0)));
+        Assert.Equal("remove the small purple square", Text("remove", ActorTokens.DetectedSlot(0)));
+        Assert.Equal("add a small red circle left of the large blue square", Text("add", ActorTokens.TargetSlot(0), "left", "of", ActorTokens.DetectedSlot(2)));
+        // A reference the state cannot resolve to one object has no slot.
+        var ghost = new RemoveEdit(new ObjectRef("square", "large", "green", (0.5, 0.5)));
+        Assert.Throws<ArgumentException>(() => ActorTokens.InstructionIds(ghost, r, ActorReferences.Slots, World));
+    }
+
+    [Fact]
+    public void ACheckpointConfigurationWithoutReferencesReadsAsWords()
+    {
+        var old = new System.Text.Json.Nodes.JsonObject
+        {
+            ["vocabulary"] = LearnedActor.VocabularyJson(),
+            ["config"] = new System.Text.Json.Nodes.JsonObject { ["VocabSize"] = ActorTokens.Words.Count, ["ContextLength"] = 256, ["Dim"] = 128, ["Layers"] = 4, ["Heads"] = 4 },
+        };
+        Assert.Equal(ActorReferences.Words, LearnedActor.ConfigFrom("old.ckpt", old).References);
+        Assert.Equal(ActorReferences.Slots, new ActorConfig().References);
+        var current = System.Text.Json.Nodes.JsonNode.Parse(new ActorConfig().ToJson())!;
+        Assert.Equal(ActorReferences.Slots, LearnedActor.ConfigFrom("new.ckpt", new System.Text.Json.Nodes.JsonObject { ["vocabulary"] = LearnedActor.VocabularyJson(), ["config"] = current }).References);
+    }
+
+    [Fact]
     public void ATinyModelOverfitsAHandfulOfStates()
     {
         var examples = Examples(4, 15);

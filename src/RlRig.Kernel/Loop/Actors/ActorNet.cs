@@ -20,6 +20,11 @@ public sealed record ActorConfig
     public int Layers { get; init; } = 4;
     /// <summary>Attention heads per block (Dim must divide by it). Defaults to 4.</summary>
     public int Heads { get; init; } = 4;
+    /// <summary>
+    /// How instructions name objects (<see cref="ActorReferences"/>). Defaults to <see cref="ActorReferences.Slots"/>;
+    /// a checkpoint whose configuration predates the field was trained on <see cref="ActorReferences.Words"/>.
+    /// </summary>
+    public ActorReferences References { get; init; } = ActorReferences.Slots;
 
     public ActorConfig Validate()
     {
@@ -28,6 +33,7 @@ public sealed record ActorConfig
         if (Dim is < 8 or > 2048) throw new ArgumentOutOfRangeException(nameof(Dim), Dim, "use 8 to 2048");
         if (Layers is < 1 or > 48) throw new ArgumentOutOfRangeException(nameof(Layers), Layers, "use 1 to 48");
         if (Heads < 1 || Dim % Heads != 0) throw new ArgumentOutOfRangeException(nameof(Heads), Heads, $"use a divisor of Dim ({Dim})");
+        if (!Enum.IsDefined(References)) throw new ArgumentOutOfRangeException(nameof(References), References, "use Words or Slots");
         return this;
     }
 

@@ -85,7 +85,7 @@ public sealed class ActorTrainer : IDisposable
         TrainProgress report;
         using (NewDisposeScope())
         {
-            var (ids, valid, targets) = data.NextBatch(Options.BatchSize, dataGenerator);
+            var (ids, valid, targets) = data.NextBatch(Options.BatchSize, dataGenerator, Config.References);
             report = TrainStep(ids, valid, targets);
         }
         // Without it RSS climbs with the heap's fragmentation (686 to 884 MiB over 2,000 steps, live tensors constant);

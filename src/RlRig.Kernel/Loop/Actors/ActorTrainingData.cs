@@ -117,12 +117,13 @@ public sealed class ActorTrainingData
     }
 
     /// <summary>
-    /// A training batch: each state followed by one of its correct instructions drawn uniformly, right-padded; the
+    /// A training batch: each state followed by one of its correct instructions drawn uniformly (its references written
+    /// as <paramref name="references"/> says: the trained model's <see cref="ActorConfig.References"/>), right-padded; the
     /// first <see cref="RealRows"/> rows are real states drawn uniformly with replacement, the rest synthetic.
     /// Tokens (B, T) int64, the mask of real tokens (B, T), and next-token targets (B, T) that are -100 (ignored)
     /// everywhere but the instruction's words and its end. The caller owns all three.
     /// </summary>
-    public (Tensor Tokens, Tensor Valid, Tensor Targets) NextBatch(int batchSize, Generator generator)
+    public (Tensor Tokens, Tensor Valid, Tensor Targets) NextBatch(int batchSize, Generator generator, ActorReferences references = ActorReferences.Words)
     {
         // One draw from the generator seeds this batch: reproducible, and resumable from the generator's state.
         using var seed = randint(int.MaxValue, [1], generator: generator);
@@ -132,13 +133,13 @@ public sealed class ActorTrainingData
         while (rows.Count < batchSize)
         {
             var example = rows.Count < real ? Real[random.Next(Real.Count)] : NextExample(random);
-            rows.Add((ActorTokens.StateIds(example.Reflection, World), ActorTokens.InstructionIds(example.Correct[random.Next(example.Correct.Count)])));
+            rows.Add((ActorTokens.StateIds(example.Reflection, World), ActorTokens.InstructionIds(example.Correct[random.Next(example.Correct.Count)], example.Reflection, references, World)));
         }
         return Batch(rows);
     }
 
     /// <summary>
-    /// The batch of given (state, instruction) token rows (<see cref="ActorTokens.StateIds"/>, <see cref="ActorTokens.InstructionIds"/>),
+    /// The batch of given (state, instruction) token rows (<see cref="ActorTokens.StateIds"/>, <see cref="ActorTokens.InstructionIds(EditInstruction, Reflection, ActorReferences, WorldOptions)"/>),
     /// laid out as <see cref="NextBatch"/> lays them out.
     /// </summary>
     public static (Tensor Tokens, Tensor Valid, Tensor Targets) Batch(IReadOnlyList<(int[] State, int[] Instruction)> rows)

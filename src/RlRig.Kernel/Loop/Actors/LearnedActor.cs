@@ -137,13 +137,13 @@ public sealed class LearnedActor : IActor, IDisposable
         }
         var filled = new int[states.Count];
         foreach (var chunk in rows.Chunk(options.BatchSize))
-            foreach (var (row, sample) in chunk.Zip(Generate(chunk.Select(r => (r.Prompt, r.Random)).ToList(), options)))
+            foreach (var (row, sample) in chunk.Zip(Generate(chunk.Select(r => (r.Prompt, r.Random, states[r.State])).ToList(), options)))
                 results[row.State][filled[row.State]++] = sample;
         return results;
     }
 
     // Draws one completion per row; every row's choices come from its own Random, in step order.
-    List<ActorSample> Generate(IReadOnlyList<(int[] Prompt, Random Random)> rows, LearnedActorOptions options)
+    List<ActorSample> Generate(IReadOnlyList<(int[] Prompt, Random Random, Reflection State)> rows, LearnedActorOptions options)
     {
         var (n, p, vocab) = (rows.Count, rows.Max(r => r.Prompt.Length), Model.Config.VocabSize);
         var generated = rows.Select(_ => new List<int>()).ToList();
@@ -172,7 +172,7 @@ public sealed class LearnedActor : IActor, IDisposable
                 }
             }
         }
-        return [.. generated.Select((ids, i) => new ActorSample(ActorTokens.Proposal(ids, logProbs[i]), ids))];
+        return [.. generated.Select((ids, i) => new ActorSample(ActorTokens.Proposal(ids, rows[i].State, Model.Config.References, World, logProbs[i]), ids))];
     }
 
     /// <summary>
@@ -329,7 +329,10 @@ public sealed class LearnedActor : IActor, IDisposable
             var words = header["vocabulary"]?.AsArray().Select(w => w!.GetValue<string>()).ToList();
             if (words is null || !words.SequenceEqual(ActorTokens.Words))
                 throw new ActorCheckpointException($"checkpoint {path} was trained with another vocabulary than this build's {ActorTokens.Words.Count} words; retrain it (rlrig train actor)");
-            return ActorConfig.FromJson(header["config"]!.ToJsonString()).Validate();
+            var config = header["config"]!.AsObject();
+            // Written before the field existed: those Actors wrote every reference in words.
+            if (!config.ContainsKey(nameof(ActorConfig.References))) (config = config.DeepClone().AsObject())[nameof(ActorConfig.References)] = nameof(ActorReferences.Words);
+            return ActorConfig.FromJson(config.ToJsonString()).Validate();
         }
         catch (Exception e) when (e is JsonException or ArgumentException or NullReferenceException or InvalidOperationException)
         {
