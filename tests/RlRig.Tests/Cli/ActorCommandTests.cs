@@ -28,6 +28,8 @@ public sealed class ActorCommandTests : IDisposable
     [InlineData("--real-fraction", "1.5", "--real-prompts", "10")]
     [InlineData("--init", "/nonexistent/actor.ckpt")]
     [InlineData("--checkpoint", "/nonexistent/diffuser.ckpt", "--real-prompts", "10", "--real-fraction", "0.5")]
+    [InlineData("--references", "words", "--init", "data/shapes-world/actor/actor.ckpt")]
+    [InlineData("--references", "slots", "--resume")]
     public void A_bad_training_flag_exits_2_naming_it_in_one_line(string flag, string value, params string[] more)
     {
         var run = temp.File("run");
