@@ -207,9 +207,10 @@ public static class TrainCommand
         var realRounds = new Option<int>("--rollout-rounds") { Description = "Edit rounds of each rollout; every round the Checker finds unsatisfied is a state.", DefaultValueFactory = _ => defaults.RealRounds };
         var realFraction = new Option<double>("--real-fraction") { Description = "Share of each batch taken from the real states, in [0, 1]; the rest is synthetic.", DefaultValueFactory = _ => defaults.RealFraction };
         var references = new Option<ActorReferences>("--references") { Description = "How a fresh model names objects: Slots (points at the state's objects; its instructions are written out in words) or Words (copies their words and positions). A run from --init or --resume keeps its checkpoint's.", DefaultValueFactory = _ => new ActorConfig().References };
+        var preferRelative = new Option<bool>("--prefer-relative-moves") { Description = "Teach a move to a position (\"to (x, y)\") only where no other instruction fixes the state; elsewhere the relative moves, whose placing the editor does." };
         var setup = new LoopSetup();
         var command = new Command("actor", "Train the learned Actor (a small transformer writing edit instructions) on the world's exact (state, correct instruction) pairs: synthetic states and, with --real-prompts, the Checker's readings of loop rollouts on training prompts. Ctrl+C or SIGTERM saves a checkpoint and stops; --resume continues.");
-        foreach (var option in flags.All.Concat([evalSet, init, realPrompts, realRounds, realFraction, references]).Concat(setup.RuleLoop)) command.Options.Add(option);
+        foreach (var option in flags.All.Concat([evalSet, init, realPrompts, realRounds, realFraction, references, preferRelative]).Concat(setup.RuleLoop)) command.Options.Add(option);
         // The options' own checks, reported by the flag that sets the field.
         var flagOf = new Dictionary<string, string>
         {
@@ -241,6 +242,7 @@ public static class TrainCommand
                     RealPrompts = V(realPrompts, o => o.RealPrompts),
                     RealRounds = V(realRounds, o => o.RealRounds),
                     RealFraction = V(realFraction, o => o.RealFraction),
+                    PreferRelativeMoves = V(preferRelative, o => o.PreferRelativeMoves),
                 };
                 try { options.Validate(); }
                 catch (ArgumentException e) when (e.ParamName is { } field && flagOf.TryGetValue(field, out var flag))
@@ -322,7 +324,7 @@ public static class TrainCommand
             var config = savedConfig;
             if (config is null && options.InitFrom is { } init)
                 using (var start = LearnedActor.Load(init, world)) config = start.Model.Config;
-            data = new ActorTrainingData(world, EvaluationSet.Read(evalSetPath), real: real?.Examples, realFraction: options.RealFraction);
+            data = new ActorTrainingData(world, EvaluationSet.Read(evalSetPath), real: real?.Examples, realFraction: options.RealFraction, preferRelativeMoves: options.PreferRelativeMoves);
             trainer = new ActorTrainer(config ?? freshConfig, options);
         }
         catch (Exception e) when (CommandErrors.IsUserFacing(e))

@@ -48,6 +48,12 @@ public sealed record ActorTrainerOptions : TrainerOptions
     /// </summary>
     public double RealFraction { get; init; }
 
+    /// <summary>
+    /// Teach a move to a position only where no other correct instruction fixes the state (<see cref="ActorTrainingData.Targets"/>).
+    /// Defaults to false, the recipe of the Actors before it.
+    /// </summary>
+    public bool PreferRelativeMoves { get; init; }
+
     /// <summary>Checks every option; returns this for chaining.</summary>
     /// <exception cref="ArgumentException">An option is out of range; the message says which and how to fix it.</exception>
     public ActorTrainerOptions Validate()
