@@ -220,6 +220,27 @@ public sealed class LearnedActorTests : TorchTestBase
     }
 
     [Fact]
+    public void PreferringRelativeMovesTeachesAPositionOnlyWhereNothingElseIsCorrect()
+    {
+        var (circle, square) = (new ObjectRef("circle", "small", "red"), new ObjectRef("square", "large", "blue"));
+        EditInstruction position = new MovePositionEdit(circle, 0.25, 0.70), relative = new MoveRelativeEdit(circle, "left of", square), remove = new RemoveEdit(square);
+        Assert.Equal([relative, remove], ActorTrainingData.Targets([position, relative, remove], preferRelativeMoves: true));
+        Assert.Equal([position], ActorTrainingData.Targets([position], preferRelativeMoves: true));
+        Assert.Equal([position, relative], ActorTrainingData.Targets([position, relative], preferRelativeMoves: false));
+        // A batch then never teaches a position where the state has another correct instruction.
+        var examples = Examples(60, 22).Where(e => e.Correct.Any(c => c is MovePositionEdit) && e.Correct.Any(c => c is not MovePositionEdit)).ToList();
+        Assert.NotEmpty(examples);
+        var data = new ActorTrainingData(World, [], real: examples, realFraction: 1, preferRelativeMoves: true);
+        using var generator = new Generator(5, CPU);
+        var (tokens, _, _) = data.NextBatch(32, generator, ActorReferences.Slots);
+        using (tokens)
+        {
+            var sequences = tokens.data<long>().ToArray().Chunk((int)tokens.shape[1]).Select(row => string.Join(' ', row.Select(i => ActorTokens.Word((int)i))));
+            Assert.DoesNotContain(sequences, q => q.Split(ActorTokens.Act)[1].Contains(" to 0.") || q.Split(ActorTokens.Act)[1].Contains(" to 1."));
+        }
+    }
+
+    [Fact]
     public void ACheckpointConfigurationWithoutReferencesReadsAsWords()
     {
         var old = new System.Text.Json.Nodes.JsonObject
