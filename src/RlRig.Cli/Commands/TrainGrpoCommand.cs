@@ -35,16 +35,24 @@ static class TrainGrpoCommand
     /// <summary>Where a GRPO run's states come from: <paramref name="Prompts"/> training prompts, each rolled out for <paramref name="Rounds"/> edit rounds.</summary>
     public sealed record Rollouts(int Prompts, int Rounds, string EvalSetPath);
 
+    /// <summary>Where a GRPO run's policy starts: the Actor's checkpoint, the editor's, or the Diffuser (editor-GRPO's inpainting chain).</summary>
+    public enum PolicyStart { Actor, Editor, Diffuser }
+
     /// <summary>
     /// The files a GRPO run reads and writes, checked before any model loads: the evaluation set, the loop's models and
-    /// the policy's start (the Actor's checkpoint when <paramref name="actorPolicy"/>, else the editor's), and the run
-    /// folder with the inference checkpoint <paramref name="checkpoint"/>, its manifest and the training state.
+    /// the policy's start (<paramref name="start"/>), and the run folder with the inference checkpoint
+    /// <paramref name="checkpoint"/>, its manifest and the training state.
     /// </summary>
-    public static Rollouts CheckFiles(ParseResult result, GrpoFlags flags, LoopSetup setup, GrpoRunOptions run, int prompts, int rounds, string checkpoint, bool actorPolicy)
+    public static Rollouts CheckFiles(ParseResult result, GrpoFlags flags, LoopSetup setup, GrpoRunOptions run, int prompts, int rounds, string checkpoint, PolicyStart start)
     {
         var evalSet = flags.EvalSetPath(result);
-        setup.RequireFiles(result, actor: actorPolicy, editor: !actorPolicy);
-        CommandInput policy = actorPolicy ? new(setup.ActorCheckpointPath(result), "--actor-checkpoint") : new(setup.EditorCheckpointPath(result), "--editor-checkpoint");
+        setup.RequireFiles(result, actor: start == PolicyStart.Actor, editor: start == PolicyStart.Editor);
+        CommandInput policy = start switch
+        {
+            PolicyStart.Actor => new(setup.ActorCheckpointPath(result), "--actor-checkpoint"),
+            PolicyStart.Editor => new(setup.EditorCheckpointPath(result), "--editor-checkpoint"),
+            _ => new(result.GetValue(setup.Diffuser)!.FullName, setup.Diffuser.Name),
+        };
         var name = Path.GetFileName(checkpoint);
         OutputPolicy.RequireFolder(run.OutputDir, "--out", [name, name + ".manifest.json", Path.GetFileName(GrpoRun<ActorState, ActorSample>.TrainingStatePath(""))], ["tensorboard"],
             [.. setup.Inputs(result), policy, new CommandInput(evalSet, "--eval-set")]);
