@@ -18,7 +18,7 @@ sealed class EditorGrpoCommand
     readonly Option<string> chain;
     readonly Option<int> samplingSteps;
     readonly Option<double> samplingStrength, eta, guidance, imageGuidance, fraction;
-    readonly Option<bool> shareNoise;
+    readonly Option<bool> shareNoise, filterPool;
 
     public EditorGrpoCommand()
     {
@@ -43,6 +43,8 @@ sealed class EditorGrpoCommand
         shareNoise = Flags.Sets(new Option<bool>("--share-initial-noise") { Description = "A group's edits share their initial noise (DanceGRPO), so rewards compare the policy's steps, not its starts (--share-initial-noise false: each draws its own).", DefaultValueFactory = _ => defaults.ShareInitialNoise },
             nameof(EditorGrpoOptions.ShareInitialNoise));
         Command = new Command("editor-grpo", "Train an editor with Reflection-GRPO (DDPO / Flow-GRPO): its DDIM chain with eta > 0 is the policy (the learned editor's, or with --chain inpaint the training-free editor's region chain on a copy of the Diffuser); G edits per (image, instruction) from loop rollouts on training prompts (the loop's Actor writes the instructions), rewarded by the Checker's reading that the instruction holds and the other objects stayed, with the starting weights as the KL's reference. Ctrl+C or SIGTERM saves a checkpoint and stops; --resume continues.");
+        filterPool = Flags.Sets(new Option<bool>("--filter-pool") { Description = "Score every (image, instruction) once with the starting weights (G edits) and train only on those whose edits earn different rewards (DAPO's dynamic sampling, once, up front): a pair whose edits all earn one reward gives no advantage.", DefaultValueFactory = _ => defaults.FilterPool },
+            nameof(EditorGrpoOptions.FilterPool));
         // --strength is the loop's (the rollouts' training-free editor) and, with --chain inpaint, the chain's: a run's option too.
         Flags.Sets(Setup.Strength, nameof(EditorGrpoOptions.Inpainting));
         foreach (var option in Flags.All.Concat(Setup.All).Distinct()) Command.Options.Add(option);
@@ -71,7 +73,7 @@ sealed class EditorGrpoCommand
                 Chain = EditorChain.Inpaint, Inpainting = inpainting,
                 Grpo = Flags.Grpo(result, defaults.Grpo) with { MaxCompletionLength = InpaintPolicy.MaxStepsOf(inpainting) },
                 Run = Flags.Run(result, defaults.Run),
-                TrainedStepFraction = result.GetValue(fraction), ShareInitialNoise = result.GetValue(shareNoise),
+                TrainedStepFraction = result.GetValue(fraction), ShareInitialNoise = result.GetValue(shareNoise), FilterPool = result.GetValue(filterPool),
                 TrainingPrompts = result.GetValue(Flags.Prompts), RolloutRounds = result.GetValue(Flags.Rounds),
             };
         }
@@ -89,7 +91,7 @@ sealed class EditorGrpoCommand
                     Steps = steps, Strength = result.GetValue(samplingStrength), Eta = result.GetValue(eta),
                     GuidanceScale = result.GetValue(guidance), ImageGuidanceScale = result.GetValue(imageGuidance),
                 },
-                TrainedStepFraction = result.GetValue(fraction), ShareInitialNoise = result.GetValue(shareNoise),
+                TrainedStepFraction = result.GetValue(fraction), ShareInitialNoise = result.GetValue(shareNoise), FilterPool = result.GetValue(filterPool),
                 TrainingPrompts = result.GetValue(Flags.Prompts), RolloutRounds = result.GetValue(Flags.Rounds),
             };
         }
@@ -108,9 +110,11 @@ sealed class EditorGrpoCommand
                 async states =>
                 {
                     var pairs = await RolloutStates.EditRequestsAsync(components.Actor, states, ct);
-                    return new EditorGrpoTrainer(policy.Model, reference.Model, components.Checker, components.World, pairs, options);
+                    if (options.FilterPool) Console.Error.WriteLine($"Scoring {pairs.Count} pairs x {options.Grpo.NumGenerations} edits to keep those whose edits differ ...");
+                    return new EditorGrpoTrainer(policy.Model, reference.Model, components.Checker, components.World, pairs, options, ct);
                 },
-                trainer => $"{options.Grpo.StatesPerBatch} (image, instruction) pairs x {options.Grpo.NumGenerations} edits, pool of {trainer.PoolSize} pairs",
+                trainer => $"{options.Grpo.StatesPerBatch} (image, instruction) pairs x {options.Grpo.NumGenerations} edits, pool of {trainer.PoolSize} pairs"
+                    + (options.FilterPool ? $" whose edits differ, of {((EditorGrpoTrainer)trainer).CollectedPoolSize}" : ""),
                 _ => "", EditorGrpoTrainer.CheckpointPath(options.Run.OutputDir, options.Chain), ct));
     }
 

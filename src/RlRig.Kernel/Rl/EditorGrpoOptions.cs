@@ -58,6 +58,11 @@ public sealed record EditorGrpoOptions
     public double TrainedStepFraction { get; init; } = 0.6;
     /// <summary>Whether a group's edits share their initial noise (DanceGRPO). Defaults to true.</summary>
     public bool ShareInitialNoise { get; init; } = true;
+    /// <summary>
+    /// Score every pair once before training (G edits by the starting weights) and keep only those whose edits earn
+    /// different rewards: DAPO's dynamic sampling, done once up front, so a step's groups carry an advantage. Defaults to false.
+    /// </summary>
+    public bool FilterPool { get; init; }
     /// <summary>Training prompts whose loop rollouts give the (image, instruction) pairs (never evaluation prompts). Defaults to 150 (about 375 pairs).</summary>
     public int TrainingPrompts { get; init; } = 150;
     /// <summary>Edit rounds of each rollout; every instruction of every round is a pair. Defaults to 2.</summary>
@@ -104,6 +109,7 @@ public sealed record EditorGrpoOptions
         identity["share_initial_noise"] = ShareInitialNoise;
         identity["training_prompts"] = TrainingPrompts;
         identity["rollout_rounds"] = RolloutRounds;
+        if (FilterPool) identity["filter_pool"] = true;
         return identity;
     }
 
@@ -118,6 +124,7 @@ public sealed record EditorGrpoOptions
         ShareInitialNoise = identity["share_initial_noise"]!.GetValue<bool>(),
         TrainingPrompts = identity["training_prompts"]!.GetValue<int>(),
         RolloutRounds = identity["rollout_rounds"]!.GetValue<int>(),
+        FilterPool = identity["filter_pool"]?.GetValue<bool>() ?? false,
         Run = run,
     };
 }
