@@ -29,7 +29,6 @@ sealed class EditorGrpoCommand
         Flags = new GrpoFlags(defaults.Grpo, defaults.Run, defaults.TrainingPrompts, defaults.RolloutRounds, "edits drawn per (image, instruction)", "the starting weights (the supervised editor, or the Diffuser)");
         chain = Flags.Sets(new Option<string>("--chain") { Description = $"The chain trained: {Instruct} (the learned editor's DDIM chain; --editor-checkpoint is trained) or {Inpaint} (the training-free editor's region chain: a copy of the Diffuser of --checkpoint that only the editor's passes use is trained, the action being each edit's last pass at --strength; the rollouts' --editor then defaults to training-free; the checkpoint is DIR/diffuser.ckpt, for --editor inpaint-grpo).", DefaultValueFactory = _ => Instruct }
             .Check(v => v is Instruct or Inpaint, $"{Instruct} or {Inpaint}"), nameof(EditorGrpoOptions.Chain));
-        Setup.ImplicitEditor = result => result.GetValue(chain) == Inpaint ? LoopSetup.TrainingFree : LoopSetup.Learned;
         samplingSteps = Flags.Sets(new Option<int>("--sampling-steps") { Description = "DDIM steps of the policy's chain while training (Flow-GRPO trains on a short chain; the loop samples the full one). Each step run is a token of the loss.", DefaultValueFactory = _ => sampling.Steps },
             nameof(LearnedEditorOptions.Steps));
         samplingStrength = Flags.Sets(new Option<double>("--sampling-strength") { Description = "Fraction of that chain run from the source image noised to its level, in (0, 1] (the learned editor's strength; --strength is the training-free editor's). With --chain inpaint: the drawing passes' strength while training (default: --strength, the loop's).", DefaultValueFactory = _ => sampling.Strength },
@@ -96,6 +95,8 @@ sealed class EditorGrpoCommand
             };
         }
         Flags.Checked(options.Validate);
+        // The chain of the run (a resumed run's own, not --chain's default) decides the rollouts' editor when --editor is not given.
+        Setup.ImplicitEditor = _ => options.Chain == EditorChain.Inpaint ? LoopSetup.TrainingFree : LoopSetup.Learned;
         var start = options.Chain == EditorChain.Inpaint ? TrainGrpoCommand.PolicyStart.Diffuser : TrainGrpoCommand.PolicyStart.Editor;
         return (options, TrainGrpoCommand.CheckFiles(result, Flags, Setup, options.Run, options.TrainingPrompts, options.RolloutRounds, EditorGrpoTrainer.CheckpointPath("", options.Chain), start));
     }

@@ -46,6 +46,10 @@ public sealed class InpaintGrpoCommandTests : TorchTestBase, IDisposable
         Assert.Equal((0.6, 0.2, 12), (stronger.Inpainting.Strength, stronger.Inpainting.ClearStrength, stronger.Grpo.MaxCompletionLength));
         // The learned editor's identity is as it was before the chain existed, so its runs resume.
         Assert.Null(new EditorGrpoOptions().Identity()["chain"]);
+        var filtered = Prepare("--chain", "inpaint", "--filter-pool", "--checkpoint", Diffuser, "--out", temp.File("run"));
+        Assert.True(filtered.FilterPool);
+        Assert.True(EditorGrpoOptions.From(filtered.Identity(), filtered.Run).FilterPool);
+        Assert.Null(options.Identity()["filter_pool"]);
     }
 
     [Theory]
@@ -90,6 +94,39 @@ public sealed class InpaintGrpoCommandTests : TorchTestBase, IDisposable
             Assert.Single(result.StdErr.Trim().Split('\n'));
             Assert.False(Directory.Exists(run));
         }
+    }
+
+    [Fact]
+    public void A_short_run_trains_a_copy_of_the_diffuser_records_its_provenance_and_resumes()
+    {
+        var run = temp.File("run");
+        string[] args = ["train", "editor-grpo", "--chain", "inpaint", "--out", run, "--prompts", "2", "--rollout-rounds", "0", "--num-generations", "2",
+            "--generation-batch-size", "2", "--checkpoint-every", "0", "--filter-pool", "false"];
+        var first = Processes.Rlrig(Repo.Root, Limit, [.. args, "--steps", "1"]);
+        Assert.True(first.ExitCode == 0, first.ToString());
+        Assert.Contains("Finished at step 1", first.StdOut);
+        Assert.Matches(@"step 1/1  reward [0-9.]+ ± [0-9.]+  kl [0-9.eE+-]+  clip [0-9.]+ ?%  zero-std [0-9]+ ?%", first.StdErr);
+        var checkpoint = EditorGrpoTrainer.CheckpointPath(run, EditorChain.Inpaint);
+        var manifest = File.ReadAllText(DiffuserCheckpoint.ManifestPath(checkpoint));
+        Assert.Contains("\"produced_by\"", manifest);
+        Assert.Contains(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Diffuser))), manifest);   // init_from: the Diffuser it started from
+        // The run keeps its chain: --resume without --chain, and no learned editor checkpoint needed (the rollouts' editor is the training-free one).
+        var resumed = Processes.Rlrig(Repo.Root, Limit, ["train", "editor-grpo", "--out", run, "--resume", "--steps", "2", "--editor-checkpoint", temp.File("none.ckpt")]);
+        Assert.True(resumed.ExitCode == 0, resumed.ToString());
+        Assert.Contains("from step 1 ", resumed.StdErr);
+        using var saved = DiffuserCheckpoint.Load(checkpoint);
+        Assert.Equal((2, 0), (saved.Step, saved.Config.ConditionChannels));   // a Diffuser, that --editor inpaint-grpo reads
+    }
+
+    [Fact]
+    public void Eval_editor_refuses_an_editor_checkpoint_for_the_tuned_chain_in_one_line()
+    {
+        var result = Processes.Rlrig(Repo.Root, Limit, "eval", "editor", "--editor", "inpaint-grpo", "--editor-checkpoint", EditorGrpoCommandTests.TinyEditorCheckpoint(temp.File("editor.ckpt")),
+            "--renders", "1", "--samples", "0");
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.StartsWith("rlrig eval editor: --editor-checkpoint ", result.StdErr.Trim());
+        Assert.Contains("not a Diffuser", result.StdErr);
+        Assert.Single(result.StdErr.Trim().Split('\n'));
     }
 
     static (LoopSetup Setup, ParseResult Result) ParseLoop(params string[] args)

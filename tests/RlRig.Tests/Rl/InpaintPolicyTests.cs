@@ -19,15 +19,7 @@ public sealed class InpaintPolicyTests : TorchTestBase
 {
     static readonly WorldOptions World = new();
 
-    static TextToImageDiffuser TinyDiffuser(int seed)
-    {
-        random.manual_seed(seed);
-        var model = new TextToImageDiffuser(TinyShapesWorldConfig());
-        using var noGrad = no_grad();
-        foreach (var (name, p) in model.named_parameters())
-            if (name.Contains("conv_out") || name.Contains("proj_out")) p.normal_(0, 0.05);
-        return model;
-    }
+    static TextToImageDiffuser TinyDiffuser(int seed) => RandomizedTinyModel(TinyShapesWorldConfig(), seed);
 
     [Fact]
     public void A_masked_step_log_prob_counts_the_region_only_and_is_the_gaussian_density_there()
