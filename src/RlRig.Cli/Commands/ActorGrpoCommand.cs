@@ -43,7 +43,7 @@ sealed class ActorGrpoCommand
                 TrainingPrompts = result.GetValue(Flags.Prompts), RolloutRounds = result.GetValue(Flags.Rounds),
             };
         Flags.Checked(options.Validate);
-        return (options, TrainGrpoCommand.CheckFiles(result, Flags, Setup, options.Run, options.TrainingPrompts, options.RolloutRounds, ActorGrpoTrainer.CheckpointPath(""), actorPolicy: true));
+        return (options, TrainGrpoCommand.CheckFiles(result, Flags, Setup, options.Run, options.TrainingPrompts, options.RolloutRounds, ActorGrpoTrainer.CheckpointPath(""), TrainGrpoCommand.PolicyStart.Actor));
     }
 
     Task<int> RunAsync(ParseResult result, (ActorGrpoOptions Options, TrainGrpoCommand.Rollouts Rollouts) run, CancellationToken ct)

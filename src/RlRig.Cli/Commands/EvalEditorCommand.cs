@@ -20,9 +20,9 @@ static class EvalEditorCommand
         var renders = new Option<int>("--renders") { Description = "Clean renders to edit (validation scenes).", DefaultValueFactory = _ => 60 }.InRange(0, 100_000);
         var samples = new Option<int>("--samples") { Description = "Diffuser samples of validation prompts to edit.", DefaultValueFactory = _ => 60 }.InRange(0, 100_000);
         var seed = new Option<int>("--seed") { Description = "Seed of the scenes, prompts, instructions and edit noise (the evaluation set uses 1000; keep away from it).", DefaultValueFactory = _ => 2000 };
-        var editor = new Option<string>("--editor") { Description = "The editor measured: training-free (regions redrawn by the Diffuser) or learned (the trained instruction-following editor).", DefaultValueFactory = _ => "training-free" }
-            .Check(v => v is "training-free" or "learned", "training-free or learned");
-        var editorCheckpoint = new Option<FileInfo>("--editor-checkpoint") { Description = "The learned editor's checkpoint.", DefaultValueFactory = _ => new FileInfo(ShapesWorldEditor.RelativePath) };
+        var editor = new Option<string>("--editor") { Description = $"The editor measured: training-free (regions redrawn by the Diffuser), {LoopSetup.InpaintGrpo} (the same editor, its passes drawn with the Diffuser weights Reflection-GRPO tuned for them, --editor-checkpoint; the samples edited are still the --checkpoint Diffuser's) or learned (the trained instruction-following editor).", DefaultValueFactory = _ => "training-free" }
+            .Check(v => v is "training-free" or "learned" or LoopSetup.InpaintGrpo, $"training-free, {LoopSetup.InpaintGrpo} or learned");
+        var editorCheckpoint = new Option<FileInfo>("--editor-checkpoint") { Description = $"The learned editor's checkpoint (default below), or with --editor {LoopSetup.InpaintGrpo} the tuned Diffuser's (default {TrainingFreeEditor.GrpoRelativePath}).", DefaultValueFactory = _ => new FileInfo(ShapesWorldEditor.RelativePath) };
         var strength = new Option<double>("--strength") { Description = $"training-free: fraction of the chain re-run in a region (default {new TrainingFreeEditorOptions().Strength}); learned: fraction of the chain run from the source noised to that level (default {new LearnedEditorOptions().Strength}). In (0, 1].", DefaultValueFactory = _ => new TrainingFreeEditorOptions().Strength }.Finite(0, 1, minExclusive: true);
         var learned = new LearnedEditorOptions();
         var samplingSteps = new Option<int>("--sampling-steps") { Description = "learned: DDIM steps of the full chain.", DefaultValueFactory = _ => learned.Steps }.InRange(1, 1000);
@@ -45,13 +45,17 @@ static class EvalEditorCommand
             try
             {
                 var isLearned = result.GetValue(editor) == "learned";
-                CommandInput[] inputs = [new(result.GetValue(checkpoint)!.ToString(), "--checkpoint"), .. isLearned ? [new CommandInput(result.GetValue(editorCheckpoint)!.ToString(), "--editor-checkpoint")] : Array.Empty<CommandInput>()];
+                var isTuned = result.GetValue(editor) == LoopSetup.InpaintGrpo;
+                var editorPath = isTuned && result.GetResult(editorCheckpoint) is null or { Implicit: true }
+                    ? new FileInfo(TrainingFreeEditor.GrpoRelativePath).FullName : result.GetValue(editorCheckpoint)!.FullName;
+                if (isTuned && CommandFiles.ProblemWithInput(editorPath, "--editor-checkpoint") is { } missing) throw new CommandLineException(missing);
+                CommandInput[] inputs = [new(result.GetValue(checkpoint)!.ToString(), "--checkpoint"), .. isLearned || isTuned ? [new CommandInput(editorPath, "--editor-checkpoint")] : Array.Empty<CommandInput>()];
                 if (result.GetValue(output) is { } o) OutputPolicy.RequireFile(o.ToString(), "--out", inputs);
                 if (result.GetValue(saveImages) is { } d) OutputPolicy.RequireFolder(d.ToString(), "--images", [], [], inputs);
                 if (result.GetValue(manifest))
                 {
-                    if (!isLearned) throw new CommandLineException("--update-manifest records the learned editor's figures; add --editor learned (the training-free editor has no checkpoint of its own)");
-                    OutputPolicy.RequireFile(DiffuserCheckpoint.ManifestPath(result.GetValue(editorCheckpoint)!.FullName), "--update-manifest", inputs);
+                    if (!isLearned && !isTuned) throw new CommandLineException($"--update-manifest records a trained editor's figures; add --editor learned or {LoopSetup.InpaintGrpo} (the training-free editor has no checkpoint of its own)");
+                    OutputPolicy.RequireFile(DiffuserCheckpoint.ManifestPath(editorPath), "--update-manifest", inputs);
                 }
                 var strengthGiven = result.GetResult(strength) is { Implicit: false };
                 object options = isLearned
@@ -64,12 +68,12 @@ static class EvalEditorCommand
                 RlRig.Torch.TorchRuntime.EnsureLoaded();
                 if (result.GetValue(threads) > 0) TorchSharp.torch.set_num_threads(result.GetValue(threads));
                 using var model = DiffuserCheckpoint.Load(result.GetValue(checkpoint)!.FullName);
-                using var editorModel = isLearned ? DiffuserCheckpoint.Load(result.GetValue(editorCheckpoint)!.FullName) : null;
+                using var editorModel = isLearned ? DiffuserCheckpoint.Load(editorPath) : isTuned ? LoopSetup.LoadDiffuser(editorPath, "--editor-checkpoint") : null;
                 var world = new WorldOptions { CanvasSize = model.Config.ImageSize };
                 var pipeline = model.CreatePipeline();
                 IInverseDiffuser editorUnderTest = options is LearnedEditorOptions l
                     ? new LearnedEditor(new ImageEditPipeline(editorModel!.Model), l)
-                    : new TrainingFreeEditor(pipeline, world, (TrainingFreeEditorOptions)options);
+                    : new TrainingFreeEditor(isTuned ? editorModel!.CreatePipeline() : pipeline, world, (TrainingFreeEditorOptions)options);
                 var imagesFolder = result.GetValue(saveImages)?.FullName;
                 if (imagesFolder is not null) Directory.CreateDirectory(imagesFolder);
                 var evaluation = new EditorEvaluation(new ShapesJudge(world), result.GetValue(seed));

@@ -25,13 +25,19 @@ sealed class LoopSetup
     /// <summary>The choices of a loop whose command has no --actor or --editor (<see cref="RuleLoop"/>).</summary>
     public const string Rule = "rule", TrainingFree = "training-free";
 
+    /// <summary>The --editor choice of the training-free editor whose passes use Diffuser weights tuned by Reflection-GRPO (<c>train editor-grpo --chain inpaint</c>).</summary>
+    public const string InpaintGrpo = "inpaint-grpo";
+
     public Option<string> Actor { get; } = new Option<string>("--actor") { Description = $"The Actor: rule (the rule-based Actor), learned (the supervised policy of --actor-checkpoint, greedy), grpo (the same model trained by Reflection-GRPO; --actor-checkpoint defaults to {LearnedActor.GrpoRelativePath}), or vlm (a VLM over HTTP, RLRIG_VLM_*).", DefaultValueFactory = _ => Rule }.Check(v => v is Rule or Learned or Grpo or RemoteLoopChoices.VlmActor, "rule, learned, grpo, or vlm (a VLM behind RLRIG_VLM_*)");
     public Option<FileInfo> ActorCheckpoint { get; } = new("--actor-checkpoint") { Description = $"The trained Actor's checkpoint, read with --actor learned (default below) or grpo (default {LearnedActor.GrpoRelativePath}).", DefaultValueFactory = _ => new FileInfo(LearnedActor.RelativePath) };
-    public Option<string> Editor { get; } = new Option<string>("--editor") { Description = $"The Inverse Diffuser: training-free (regions redrawn by the Diffuser), learned (the supervised instruction-following editor of --editor-checkpoint), grpo (the same model trained by Reflection-GRPO; --editor-checkpoint defaults to {ShapesWorldEditor.GrpoRelativePath}), or http (an images-API server, RLRIG_IMAGE_*).", DefaultValueFactory = _ => TrainingFree }.Check(v => v is TrainingFree or Learned or Grpo or RemoteLoopChoices.HttpEditor, "training-free, learned, grpo, or http (an images-API server behind RLRIG_IMAGE_*)");
-    public Option<FileInfo> EditorCheckpoint { get; } = new("--editor-checkpoint") { Description = $"The trained editor's checkpoint, read with --editor learned (default below) or grpo (default {ShapesWorldEditor.GrpoRelativePath}).", DefaultValueFactory = _ => new FileInfo(ShapesWorldEditor.RelativePath) };
+    public Option<string> Editor { get; } = new Option<string>("--editor") { Description = $"The Inverse Diffuser: training-free (regions redrawn by the Diffuser), inpaint-grpo (the same editor, its passes drawn with Diffuser weights Reflection-GRPO tuned for them; --editor-checkpoint defaults to {TrainingFreeEditor.GrpoRelativePath}; the first image is still the --checkpoint Diffuser's), learned (the supervised instruction-following editor of --editor-checkpoint), grpo (the same model trained by Reflection-GRPO; --editor-checkpoint defaults to {ShapesWorldEditor.GrpoRelativePath}), or http (an images-API server, RLRIG_IMAGE_*).", DefaultValueFactory = _ => TrainingFree }.Check(v => v is TrainingFree or InpaintGrpo or Learned or Grpo or RemoteLoopChoices.HttpEditor, "training-free, inpaint-grpo, learned, grpo, or http (an images-API server behind RLRIG_IMAGE_*)");
+    public Option<FileInfo> EditorCheckpoint { get; } = new("--editor-checkpoint") { Description = $"The trained editor's checkpoint, read with --editor learned (default below), grpo (default {ShapesWorldEditor.GrpoRelativePath}) or inpaint-grpo (a Diffuser checkpoint, default {TrainingFreeEditor.GrpoRelativePath}).", DefaultValueFactory = _ => new FileInfo(ShapesWorldEditor.RelativePath) };
     public Option<double> Strength { get; } = new Option<double>("--strength") { Description = "Fraction of the chain the training-free editor re-runs in a region, in (0, 1].", DefaultValueFactory = _ => new TrainingFreeEditorOptions().Strength }.Finite(0, 1, minExclusive: true);
 
     public IEnumerable<Option> All => [Diffuser, Checker, Actor, ActorCheckpoint, Editor, EditorCheckpoint, Strength];
+
+    /// <summary>The editor when --editor is not given, where it depends on another flag (<c>train editor-grpo --chain</c>); null: --editor's default.</summary>
+    public Func<ParseResult, string>? ImplicitEditor { get; set; }
 
     /// <summary>
     /// The flags of a loop whose Actor and editor the command fixes (the rule-based Actor and the training-free editor,
@@ -42,17 +48,23 @@ sealed class LoopSetup
     // A command that does not offer --actor or --editor (RuleLoop) gets null for them: its loop is the rule-based one.
     string ActorChoice(ParseResult result) => result.GetValue(Actor) ?? Rule;
 
-    string EditorChoice(ParseResult result) => result.GetValue(Editor) ?? TrainingFree;
+    string EditorChoice(ParseResult result) => ImplicitEditor is { } implicitChoice && result.GetResult(Editor) is null or { Implicit: true }
+        ? implicitChoice(result) : result.GetValue(Editor) ?? TrainingFree;
 
     bool ReadsActorCheckpoint(ParseResult result) => ActorChoice(result) is Learned or Grpo;
 
-    bool ReadsEditorCheckpoint(ParseResult result) => EditorChoice(result) is Learned or Grpo;
+    bool ReadsEditorCheckpoint(ParseResult result) => EditorChoice(result) is Learned or Grpo or InpaintGrpo;
 
     /// <summary>The trained Actor's checkpoint, in full: --actor-checkpoint, or the default of the --actor choice.</summary>
     public string ActorCheckpointPath(ParseResult result) => CheckpointPath(result, ActorCheckpoint, ActorChoice(result) == Grpo ? LearnedActor.GrpoRelativePath : null);
 
     /// <summary>The trained editor's checkpoint, in full: --editor-checkpoint, or the default of the --editor choice.</summary>
-    public string EditorCheckpointPath(ParseResult result) => CheckpointPath(result, EditorCheckpoint, EditorChoice(result) == Grpo ? ShapesWorldEditor.GrpoRelativePath : null);
+    public string EditorCheckpointPath(ParseResult result) => CheckpointPath(result, EditorCheckpoint, EditorChoice(result) switch
+    {
+        Grpo => ShapesWorldEditor.GrpoRelativePath,
+        InpaintGrpo => TrainingFreeEditor.GrpoRelativePath,
+        _ => null,
+    });
 
     // The GRPO choice reads the same model classes as the learned one, from its own default file unless the flag is given.
     static string CheckpointPath(ParseResult result, Option<FileInfo> option, string? grpoDefault) =>
@@ -75,14 +87,16 @@ sealed class LoopSetup
         if (actor || ReadsActorCheckpoint(result))
             Require(ActorCheckpointPath(result), "--actor-checkpoint", HowToMake("actor", ActorChoice(result) == Grpo, "--actor-checkpoint", LearnedActor.GrpoRelativePath));
         if (editor || ReadsEditorCheckpoint(result))
-            Require(EditorCheckpointPath(result), "--editor-checkpoint", HowToMake("editor", EditorChoice(result) == Grpo, "--editor-checkpoint", ShapesWorldEditor.GrpoRelativePath));
+            Require(EditorCheckpointPath(result), "--editor-checkpoint", EditorChoice(result) == InpaintGrpo
+                ? HowToMake("editor", true, "--editor-checkpoint", TrainingFreeEditor.GrpoRelativePath, " --chain inpaint")
+                : HowToMake("editor", EditorChoice(result) == Grpo, "--editor-checkpoint", ShapesWorldEditor.GrpoRelativePath));
     }
 
-    static string HowToMake(string model, bool grpo, string flag, string grpoDefault)
+    static string HowToMake(string model, bool grpo, string flag, string grpoDefault, string grpoFlags = "")
     {
         var file = Path.GetFileName(grpoDefault);
         return grpo
-            ? $"; make it with `rlrig train {model}-grpo --out DIR`, then copy DIR/{file} and its manifest to {Path.GetDirectoryName(grpoDefault)}/ or give {flag} DIR/{file}"
+            ? $"; make it with `rlrig train {model}-grpo{grpoFlags} --out DIR`, then copy DIR/{file} and its manifest to {Path.GetDirectoryName(grpoDefault)}/ or give {flag} DIR/{file}"
             : $"; make it with `rlrig train {model} --out DIR` and give {flag} DIR/{file}";
     }
 
@@ -108,7 +122,8 @@ sealed class LoopSetup
             ["strength"] = result.GetValue(Strength).ToString("R", System.Globalization.CultureInfo.InvariantCulture),
         };
         if (ReadsActorCheckpoint(result)) described["actor_sha256"] = Sha256(ActorCheckpointPath(result));
-        if (ReadsEditorCheckpoint(result))
+        if (EditorChoice(result) == InpaintGrpo) described["editor_sha256"] = Sha256(EditorCheckpointPath(result));
+        else if (ReadsEditorCheckpoint(result))
         {
             // --strength is the training-free editor's; the learned editor samples with its own options.
             described.Remove("strength");
@@ -139,8 +154,11 @@ sealed class LoopSetup
             var world = new WorldOptions { CanvasSize = diffuser.Config.ImageSize };
             checker = ShapesChecker.Load(result.GetValue(Checker)!.FullName);
             var pipeline = diffuser.CreatePipeline();
-            editorModel = ReadsEditorCheckpoint(result) ? DiffuserCheckpoint.Load(EditorCheckpointPath(result)) : null;
-            var editor = editorModel is not null ? new LearnedEditor(new ImageEditPipeline(editorModel.Model))
+            var inpaint = EditorChoice(result) == InpaintGrpo;
+            editorModel = !ReadsEditorCheckpoint(result) ? null
+                : inpaint ? LoadDiffuser(EditorCheckpointPath(result), "--editor-checkpoint") : DiffuserCheckpoint.Load(EditorCheckpointPath(result));
+            IInverseDiffuser editor = inpaint ? new TrainingFreeEditor(editorModel!.CreatePipeline(), world, editorOptions)
+                : editorModel is not null ? new LearnedEditor(new ImageEditPipeline(editorModel.Model))
                 : RemoteLoopChoices.Editor(EditorChoice(result)) ?? new TrainingFreeEditor(pipeline, world, editorOptions);
             return new Components(diffuser, checker, world, new PipelineDiffuser(pipeline), LoadActor(result, world), editor) { EditorModel = editorModel };
         }
@@ -153,6 +171,19 @@ sealed class LoopSetup
         }
     }
 
+    /// <summary>
+    /// Loads a Diffuser checkpoint where a Diffuser is needed (the training-free editor's model); an editor checkpoint,
+    /// which loads but reads a source image the Diffuser's pipeline does not give it, is refused in one line naming <paramref name="flag"/>.
+    /// </summary>
+    /// <exception cref="CommandLineException">The checkpoint is an editor's.</exception>
+    public static DiffuserCheckpoint LoadDiffuser(string path, string flag)
+    {
+        var model = DiffuserCheckpoint.Load(path);
+        if (model.Config.ConditionChannels == 0) return model;
+        model.Dispose();
+        throw new CommandLineException($"{flag} {path}: is an editor (it reads a source image), not a Diffuser; give a Diffuser checkpoint such as {TrainingFreeEditor.GrpoRelativePath}");
+    }
+
     // Greedy: on held-out states (rlrig eval actor) greedy decoding fixes the state more often than a sample at
     // temperature 1, and the loop wants the best single instruction; sampling is for GRPO's groups.
     IActor LoadActor(ParseResult result, WorldOptions world) => ReadsActorCheckpoint(result)
@@ -161,7 +192,7 @@ sealed class LoopSetup
 
     public sealed record Components(DiffuserCheckpoint DiffuserModel, ShapesChecker Checker, WorldOptions World, PipelineDiffuser Diffuser, IActor Actor, IInverseDiffuser Editor) : IDisposable
     {
-        /// <summary>The learned editor's model, when the editor is learned.</summary>
+        /// <summary>The editor's own model, when it has one: the learned editor's, or the tuned Diffuser of inpaint-grpo.</summary>
         public DiffuserCheckpoint? EditorModel { get; init; }
 
         public void Dispose()

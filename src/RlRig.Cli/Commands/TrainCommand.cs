@@ -341,13 +341,19 @@ public static class TrainCommand
             {
                 RecordProvenance(checkpoint, clock.Elapsed, options.Resume, commit);
                 Manifest.Update(checkpoint, "errors", System.Text.Json.JsonSerializer.SerializeToNode(data.Mix)!);
-                if (options.InitFrom is { } from2 && File.Exists(from2))
-                    Manifest.Update(checkpoint, "init_from", new System.Text.Json.Nodes.JsonObject { ["file"] = from2, ["sha256"] = LoopSetup.Sha256(from2) });
+                RecordInit(checkpoint, options.InitFrom);
                 if (real is not null) Manifest.Update(checkpoint, "real_states", real.Description);
             }
             ReportEnd(stopped, trainer.Step, clock, last, checkpoint);
             return 0;
         }
+    }
+
+    /// <summary>Records in the checkpoint's manifest the file training started from and its sha256 ("init_from"), when there is one.</summary>
+    public static void RecordInit(string checkpoint, string? init)
+    {
+        if (init is not null && File.Exists(init))
+            Manifest.Update(checkpoint, "init_from", new System.Text.Json.Nodes.JsonObject { ["file"] = init, ["sha256"] = LoopSetup.Sha256(init) });
     }
 
     static async Task<int> RunCheckerAsync(CheckerTrainerOptions options, CheckerConfig config, CancellationToken ct)

@@ -32,23 +32,35 @@ static class TrainGrpoCommand
         return Task.Factory.StartNew(() => run(prepared), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
-    /// <summary>Where a GRPO run's states come from: <paramref name="Prompts"/> training prompts, each rolled out for <paramref name="Rounds"/> edit rounds.</summary>
-    public sealed record Rollouts(int Prompts, int Rounds, string EvalSetPath);
+    /// <summary>
+    /// Where a GRPO run's states come from: <paramref name="Prompts"/> training prompts, each rolled out for
+    /// <paramref name="Rounds"/> edit rounds; and the checkpoint the policy starts from (<paramref name="InitPath"/>), whose
+    /// hash the manifest records.
+    /// </summary>
+    public sealed record Rollouts(int Prompts, int Rounds, string EvalSetPath, string? InitPath = null);
+
+    /// <summary>Where a GRPO run's policy starts: the Actor's checkpoint, the editor's, or the Diffuser (editor-GRPO's inpainting chain).</summary>
+    public enum PolicyStart { Actor, Editor, Diffuser }
 
     /// <summary>
     /// The files a GRPO run reads and writes, checked before any model loads: the evaluation set, the loop's models and
-    /// the policy's start (the Actor's checkpoint when <paramref name="actorPolicy"/>, else the editor's), and the run
-    /// folder with the inference checkpoint <paramref name="checkpoint"/>, its manifest and the training state.
+    /// the policy's start (<paramref name="start"/>), and the run folder with the inference checkpoint
+    /// <paramref name="checkpoint"/>, its manifest and the training state.
     /// </summary>
-    public static Rollouts CheckFiles(ParseResult result, GrpoFlags flags, LoopSetup setup, GrpoRunOptions run, int prompts, int rounds, string checkpoint, bool actorPolicy)
+    public static Rollouts CheckFiles(ParseResult result, GrpoFlags flags, LoopSetup setup, GrpoRunOptions run, int prompts, int rounds, string checkpoint, PolicyStart start)
     {
         var evalSet = flags.EvalSetPath(result);
-        setup.RequireFiles(result, actor: actorPolicy, editor: !actorPolicy);
-        CommandInput policy = actorPolicy ? new(setup.ActorCheckpointPath(result), "--actor-checkpoint") : new(setup.EditorCheckpointPath(result), "--editor-checkpoint");
+        setup.RequireFiles(result, actor: start == PolicyStart.Actor, editor: start == PolicyStart.Editor);
+        CommandInput policy = start switch
+        {
+            PolicyStart.Actor => new(setup.ActorCheckpointPath(result), "--actor-checkpoint"),
+            PolicyStart.Editor => new(setup.EditorCheckpointPath(result), "--editor-checkpoint"),
+            _ => new(result.GetValue(setup.Diffuser)!.FullName, setup.Diffuser.Name),
+        };
         var name = Path.GetFileName(checkpoint);
         OutputPolicy.RequireFolder(run.OutputDir, "--out", [name, name + ".manifest.json", Path.GetFileName(GrpoRun<ActorState, ActorSample>.TrainingStatePath(""))], ["tensorboard"],
             [.. setup.Inputs(result), policy, new CommandInput(evalSet, "--eval-set")]);
-        return new Rollouts(prompts, rounds, evalSet);
+        return new Rollouts(prompts, rounds, evalSet, policy.Path is { } path ? Path.GetFullPath(path) : null);
     }
 
     /// <summary>
@@ -122,6 +134,7 @@ static class TrainGrpoCommand
                 // GRPO's learning rate is constant and a step's seeds derive from its index, so a checkpoint stopped at step N is what
                 // --steps N gives: it is a result, and its manifest says how it was made.
                 TrainCommand.RecordProvenance(checkpoint, clock.Elapsed, run.Resume, commit, stopped ? trainer.Step : null);
+                TrainCommand.RecordInit(checkpoint, rollouts.InitPath);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{(stopped ? "Stopped" : "Finished")} at step {trainer.Step} after {clock.Elapsed:hh\\:mm\\:ss}; last reward {last?.Reward:F3}; checkpoint {checkpoint}{(stopped ? " (continue with --resume)" : "")}"));
                 return ExitCodes.Ok;

@@ -33,8 +33,11 @@ public sealed class DdimSampler(NoiseSchedule schedule, PredictionType predictio
     /// <param name="timestep">The current timestep, one of <see cref="DiffusionSampler.Timesteps"/>.</param>
     /// <param name="sample">x_t, (B, C, H, W).</param>
     /// <param name="eta">0 = deterministic DDIM, 1 = DDPM-like ancestral sampling.</param>
+    /// <param name="mask">(B, 1, H, W): where the step is the policy's (1) and where the caller replaces it (0, an inpainting
+    /// chain's kept region); the log-probability is the mean over the masked pixels only. Null: every pixel.</param>
     /// <exception cref="InvalidOperationException"><see cref="DiffusionSampler.SetTimesteps"/> was not called.</exception>
-    public SamplerStepOutput Step(Tensor modelOutput, int timestep, Tensor sample, double eta = 0.0, Generator? generator = null, Tensor? varianceNoise = null)
+    public SamplerStepOutput Step(Tensor modelOutput, int timestep, Tensor sample, double eta = 0.0, Generator? generator = null, Tensor? varianceNoise = null,
+        Tensor? mask = null)
     {
         var sigma = Sigma(timestep, eta);
         using var scope = NewDisposeScope();
@@ -43,7 +46,7 @@ public sealed class DdimSampler(NoiseSchedule schedule, PredictionType predictio
             return new SamplerStepOutput(mean.MoveToOuterDisposeScope(), x0.MoveToOuterDisposeScope(), null);
         // x_{t-1} = mean + sigma_t z (DDIM eq. 12, last term).
         var prev = mean + sigma * StepNoise(sample, generator, varianceNoise);
-        var logProb = GaussianLogProb(prev, mean, sigma);
+        var logProb = GaussianLogProb(prev, mean, sigma, mask);
         return new SamplerStepOutput(prev.MoveToOuterDisposeScope(), x0.MoveToOuterDisposeScope(), logProb.MoveToOuterDisposeScope());
     }
 
@@ -52,15 +55,16 @@ public sealed class DdimSampler(NoiseSchedule schedule, PredictionType predictio
     /// from given <paramref name="modelOutput"/>, averaged over pixels: (B). Differentiable in the model output, so a
     /// policy-gradient loss can re-score a stored transition under updated weights. The caller owns the result.
     /// </summary>
+    /// <param name="mask">As <see cref="Step"/>'s: the pixels whose density counts (an inpainting chain's region), or null for all.</param>
     /// <exception cref="ArgumentOutOfRangeException">eta is 0: a deterministic step has no density.</exception>
-    public Tensor LogProb(Tensor modelOutput, int timestep, Tensor sample, Tensor prevSample, double eta)
+    public Tensor LogProb(Tensor modelOutput, int timestep, Tensor sample, Tensor prevSample, double eta, Tensor? mask = null)
     {
         var sigma = Sigma(timestep, eta);
         if (sigma == 0)
             throw new ArgumentOutOfRangeException(nameof(eta), eta, "a deterministic step (eta = 0) has no log-probability; sample with eta > 0");
         using var scope = NewDisposeScope();
         var (_, mean) = Mean(modelOutput, timestep, sample, sigma);
-        return GaussianLogProb(prevSample, mean, sigma).MoveToOuterDisposeScope();
+        return GaussianLogProb(prevSample, mean, sigma, mask).MoveToOuterDisposeScope();
     }
 
     // DDIM eq. 12 without the noise term: mean = sqrt(a_prev) x0_hat + sqrt(1 - a_prev - sigma_t^2) eps_hat.

@@ -118,20 +118,22 @@ public sealed class DiffusionPipeline
     /// <param name="negativePrompts">Optional: what the region must not show, in place of the unconditional prompt in
     /// classifier-free guidance (diffusers' negative_prompt); "" is the unconditional prompt.</param>
     /// <param name="strength">Fraction of the chain re-run, in (0, 1]; 1 starts the region from pure noise. Defaults to 1.</param>
-    /// <remarks>The trajectory's log-probabilities are those of the generated transitions, before the kept region is blended back.</remarks>
+    /// <param name="initialNoise">(B, 3, H, W) noise of the chain's start in place of the generators' first draw (a GRPO group's shared start), or null.</param>
+    /// <remarks>
+    /// The trajectory's latents are the blended ones (what the model saw at each step), and its log-probabilities are over
+    /// the regenerated region only (<see cref="DdimSampler.LogProb"/> with the mask): outside it a step is the input
+    /// noised afresh, which no weight decides, so it carries no density. <see cref="LogProb"/> recomputes them.
+    /// </remarks>
     public GenerationResult Inpaint(Tensor images, Tensor masks, IReadOnlyList<string> prompts, IReadOnlyList<Generator> generators,
         IReadOnlyList<string>? negativePrompts = null, double strength = 1.0, int numInferenceSteps = 20, double guidanceScale = 3.0, double eta = 0.0,
-        int batchSize = 16, bool returnTrajectory = false)
+        int batchSize = 16, bool returnTrajectory = false, Tensor? initialNoise = null)
     {
         CheckArguments(prompts, numInferenceSteps, guidanceScale, eta, batchSize);
         var size = Model.Config.ImageSize;
         CheckImages(images, prompts.Count, 3);
         CheckImages(masks, prompts.Count, 1);
-        if (negativePrompts is not null)
-        {
-            if (negativePrompts.Count != prompts.Count) throw new ArgumentException($"give one negative prompt per prompt ({prompts.Count}), got {negativePrompts.Count}", nameof(negativePrompts));
-            foreach (var p in negativePrompts) Tokenizer.EncodeOne(p);
-        }
+        if (initialNoise is not null) CheckImages(initialNoise, prompts.Count, 3);
+        CheckNegativePrompts(negativePrompts, prompts.Count);
         if (!(strength > 0 && strength <= 1)) throw new ArgumentOutOfRangeException(nameof(strength), strength, "strength must be in (0, 1]");
         var noise = NoiseSource.PerImage(generators, prompts.Count);
         var all = Schedule.InferenceTimesteps(numInferenceSteps);
@@ -140,9 +142,36 @@ public sealed class DiffusionPipeline
         // Not a dispose scope: DenoiseInBatches hands its results to the caller's scope.
         using var known = images.detach().cpu().to(float32);
         using var mask = masks.detach().cpu().to(float32).clamp(0, 1);
-        using var startNoise = noise.Draw([3, size, size], 0, prompts.Count);
+        using var startNoise = initialNoise?.detach().cpu().to(float32) ?? noise.Draw([3, size, size], 0, prompts.Count);
         using var start = Schedule.AddNoise(known, startNoise, timesteps[0]);
         return DenoiseInBatches(prompts, negativePrompts, start, new Inpainting(known, mask), numInferenceSteps, timesteps, guidanceScale, eta, noise, batchSize, returnTrajectory);
+    }
+
+    /// <summary>
+    /// log p(<paramref name="prevSample"/> | <paramref name="sample"/>) over the regenerated region of one recorded
+    /// <see cref="Inpaint"/> step under the model's current weights, with gradients: the guided prediction at
+    /// (<paramref name="sample"/>, <paramref name="timestep"/>) and <see cref="DdimSampler.LogProb"/> with the mask. With
+    /// the weights and settings the chain was sampled with, it equals the trajectory's column of that step. (B). The
+    /// caller owns the result.
+    /// </summary>
+    /// <param name="masks">(B, 1, H, W), the masks the chain was drawn with.</param>
+    /// <param name="sample">x_t, (B, 3, H, W): the trajectory's latent before the step.</param>
+    /// <param name="timestep">The step's timestep (a grid timestep of <paramref name="numInferenceSteps"/>, not the last).</param>
+    /// <param name="prevSample">The trajectory's latent after the step.</param>
+    public Tensor LogProb(Tensor masks, IReadOnlyList<string> prompts, IReadOnlyList<string>? negativePrompts, Tensor sample, int timestep, Tensor prevSample,
+        int numInferenceSteps = 20, double guidanceScale = 3.0, double eta = 1.0)
+    {
+        CheckArguments(prompts, numInferenceSteps, guidanceScale, eta, 1);
+        CheckImages(masks, prompts.Count, 1);
+        CheckImages(sample, prompts.Count, 3);
+        CheckImages(prevSample, prompts.Count, 3);
+        CheckNegativePrompts(negativePrompts, prompts.Count);
+        using var scope = NewDisposeScope();
+        var sampler = new DdimSampler(Schedule, Model.Config.PredictionType);
+        sampler.SetTimesteps(numInferenceSteps);
+        var (tokens, context) = Conditioning(prompts, negativePrompts, guidanceScale);
+        var output = GuidedOutput(sample, timestep, tokens, context, guidanceScale);
+        return sampler.LogProb(output, timestep, sample, prevSample, eta, masks.to(float32).clamp(0, 1)).MoveToOuterDisposeScope();
     }
 
     /// <summary>The number of denoiser evaluations (NFE) of a call: steps run times 2 with classifier-free guidance.</summary>
@@ -190,6 +219,13 @@ public sealed class DiffusionPipeline
         var size = Model.Config.ImageSize;
         if (images.dim() != 4 || images.shape[0] != count || images.shape[1] != channels || images.shape[2] != size || images.shape[3] != size)
             throw new ArgumentException($"{name} must have shape ({count}, {channels}, {size}, {size}) to match the prompts and the model, got ({string.Join(", ", images.shape)})", name);
+    }
+
+    void CheckNegativePrompts(IReadOnlyList<string>? negativePrompts, int count)
+    {
+        if (negativePrompts is null) return;
+        if (negativePrompts.Count != count) throw new ArgumentException($"give one negative prompt per prompt ({count}), got {negativePrompts.Count}", nameof(negativePrompts));
+        foreach (var p in negativePrompts) Tokenizer.EncodeOne(p);
     }
 
     void CheckArguments(IReadOnlyList<string> prompts, int numInferenceSteps, double guidanceScale, double eta, int batchSize)
@@ -246,21 +282,15 @@ public sealed class DiffusionPipeline
     ChainResult DenoiseBatch(DdimSampler sampler, IReadOnlyList<string> prompts, IReadOnlyList<string>? negativePrompts, Tensor start, Inpainting? region,
         int[] timesteps, double guidanceScale, double eta, NoiseSource noise, bool returnTrajectory)
     {
-        var guided = guidanceScale != 1.0;
-        var unconditional = negativePrompts ?? Enumerable.Repeat("", prompts.Count).ToList();
-        var tokens = Tokenizer.Encode(guided ? [.. unconditional, .. prompts] : prompts);                        // (2B or B, L)
-        var context = Model.EncodeText(tokens);                                                                   // (2B or B, L, d)
+        var (tokens, context) = Conditioning(prompts, negativePrompts, guidanceScale);
         var x = start.alias();
         var (latents, x0s, logProbs) = (new List<Tensor> { x }, new List<Tensor>(), new List<Tensor>());
         foreach (var t in timesteps)
         {
             using var stepScope = NewDisposeScope();
-            var input = guided ? ClassifierFreeGuidance.Double(x) : x.alias();                                     // (2B or B, 3, H, W)
-            var tBatch = full([input.shape[0]], t, int64);
-            var output = Model.Denoise(input, tBatch, context, tokens);
-            var modelOutput = guided ? ClassifierFreeGuidance.CombineDoubled(output, guidanceScale) : output;    // (B, 3, H, W)
-            var step = noise.Generator is { } shared || eta == 0 ? sampler.Step(modelOutput, t, x, eta, noise.Generator)
-                : sampler.Step(modelOutput, t, x, eta, varianceNoise: noise.Draw([.. x.shape.Skip(1)], 0, (int)x.shape[0]));
+            var modelOutput = GuidedOutput(x, t, tokens, context, guidanceScale);                                   // (B, 3, H, W)
+            var step = noise.Generator is { } shared || eta == 0 ? sampler.Step(modelOutput, t, x, eta, noise.Generator, mask: region?.Mask)
+                : sampler.Step(modelOutput, t, x, eta, varianceNoise: noise.Draw([.. x.shape.Skip(1)], 0, (int)x.shape[0]), mask: region?.Mask);
             x = (region is null ? step.PrevSample : region.Blend(step.PrevSample, Schedule, sampler.PreviousTimestep(t), noise)).MoveToOuterDisposeScope();
             if (returnTrajectory)
             {
@@ -271,6 +301,23 @@ public sealed class DiffusionPipeline
             }
         }
         return new ChainResult(x, latents, x0s, logProbs);
+    }
+
+    // The prompts' tokens and encodings, doubled for guidance as [negative (or unconditional); prompt]: (2B or B, L) and (2B or B, L, d).
+    (Tensor Tokens, Tensor Context) Conditioning(IReadOnlyList<string> prompts, IReadOnlyList<string>? negativePrompts, double guidanceScale)
+    {
+        var unconditional = negativePrompts ?? Enumerable.Repeat("", prompts.Count).ToList();
+        var tokens = Tokenizer.Encode(guidanceScale != 1.0 ? [.. unconditional, .. prompts] : prompts);
+        return (tokens, Model.EncodeText(tokens));
+    }
+
+    // The guided model output at (x, t), (B, 3, H, W): one doubled batch with guidance.
+    Tensor GuidedOutput(Tensor x, int t, Tensor tokens, Tensor context, double guidanceScale)
+    {
+        var guided = guidanceScale != 1.0;
+        var input = guided ? ClassifierFreeGuidance.Double(x) : x.alias();
+        var output = Model.Denoise(input, full([input.shape[0]], t, int64), context, tokens);
+        return guided ? ClassifierFreeGuidance.CombineDoubled(output, guidanceScale) : output;
     }
 }
 

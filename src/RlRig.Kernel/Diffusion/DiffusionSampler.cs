@@ -75,11 +75,19 @@ public abstract class DiffusionSampler
         return (x0, eps);
     }
 
-    /// <summary>Mean over every dimension but the batch of the log-density of <paramref name="x"/> under N(mean, sigma^2).</summary>
-    internal static Tensor GaussianLogProb(Tensor x, Tensor mean, double sigma)
+    /// <summary>
+    /// Mean over every dimension but the batch of the log-density of <paramref name="x"/> under N(mean, sigma^2); with a
+    /// (B, 1, H, W) <paramref name="mask"/>, the mask-weighted mean over its pixels (0 for an empty mask): the pixels outside
+    /// are not drawn from this Gaussian and carry no density.
+    /// </summary>
+    internal static Tensor GaussianLogProb(Tensor x, Tensor mean, double sigma, Tensor? mask = null)
     {
         var perPixel = -(x - mean).square() / (2 * sigma * sigma) - Math.Log(sigma) - 0.5 * Math.Log(2 * Math.PI);
-        return perPixel.flatten(1).mean([1]);
+        if (mask is null) return perPixel.flatten(1).mean([1]);
+        if (mask.dim() != 4 || mask.shape[0] != x.shape[0] || mask.shape[1] != 1 || !mask.shape.Skip(2).SequenceEqual(x.shape.Skip(2)))
+            throw new ArgumentException($"the mask ({string.Join(", ", mask.shape)}) must be (B, 1, H, W) for samples ({string.Join(", ", x.shape)})", nameof(mask));
+        var weights = mask.to(perPixel.dtype).expand_as(perPixel);
+        return (perPixel * weights).flatten(1).sum([1]) / weights.flatten(1).sum([1]).clamp_min(1e-12);
     }
 
     /// <summary>Noise for a stochastic step: exactly one of the explicit tensor or the generator (or the default generator).</summary>

@@ -47,23 +47,17 @@ public sealed class EditorPolicy(ImageEditPipeline pipeline, LearnedEditorOption
     public GrpoRollout<EditChainSample> Sample(IReadOnlyList<EditRequest> states, int numGenerations, GrpoOptions options, long seed)
     {
         var n = states.Count * numGenerations;
-        var generators = Enumerable.Range(0, n).Select(i => new Generator(unchecked((ulong)(seed * 1_000_003 + i)), CPU)).ToList();
+        var generators = DiffusionChains.Generators(seed, n);
         try
         {
             var sources = stack([.. states.SelectMany(s => Enumerable.Repeat(s.Image, numGenerations)).Select(im => TensorImages.ToTensor(im, PixelRange.MinusOneToOne))]);
             string[] instructions = [.. states.SelectMany(s => Enumerable.Repeat(EditorTrainingData.Prompt(s.Instruction), numGenerations))];
-            Tensor? initial = null;
-            if (shareInitialNoise)
-            {
-                using var shared = new Generator(unchecked((ulong)(seed * 7_919 + 17)), CPU);
-                var size = Pipeline.Model.Config.ImageSize;
-                initial = randn([states.Count, 3, size, size], generator: shared).repeat_interleave(numGenerations, 0);
-            }
+            var initial = shareInitialNoise ? DiffusionChains.SharedStart(seed, states.Count, numGenerations, Pipeline.Model.Config.ImageSize) : null;
             using var result = Pipeline.Edit(sources, instructions, generators, Sampling.Steps, Sampling.ImageGuidanceScale, Sampling.GuidanceScale,
                 Sampling.Eta, Sampling.Strength, initial, Sampling.BatchSize, returnTrajectory: true);
             var trajectory = result.Trajectory!;
             var steps = trajectory.Timesteps.Count;
-            var trained = TrainedSteps(steps, seed);
+            var trained = DiffusionChains.TrainedSteps(steps, trainedStepFraction, seed);
             var images = result.ToImages();
             var chains = new Chains(sources.DetachFromDisposeScope(), instructions,
                 [.. trajectory.Latents.Select(l => l.clone().DetachFromDisposeScope())], [.. trajectory.Timesteps], trained, images);
@@ -71,18 +65,6 @@ public sealed class EditorPolicy(ImageEditPipeline pipeline, LearnedEditorOption
             return new GrpoRollout<EditChainSample>([.. images.Select(i => new EditChainSample(i))], trajectory.LogProbs!.clone(), mask, chains);
         }
         finally { foreach (var g in generators) g.Dispose(); }
-    }
-
-    // round(fraction x (steps - 1)) of the stochastic steps (at least one), drawn from the step's seed; the last step is deterministic.
-    bool[] TrainedSteps(int steps, long seed)
-    {
-        var stochastic = Math.Max(1, steps - 1);
-        var count = Math.Clamp((int)Math.Round(trainedStepFraction * stochastic), 1, stochastic);
-        var order = Enumerable.Range(0, stochastic).ToArray();
-        new Random(unchecked((int)seed)).Shuffle(order);
-        var trained = new bool[steps];
-        foreach (var j in order.Take(count)) trained[j] = true;
-        return trained;
     }
 
     public Tensor LogProbs(IReadOnlyList<EditRequest> states, GrpoRollout<EditChainSample> rollout, GrpoOptions options)

@@ -10,15 +10,7 @@ namespace RlRig.Tests.Diffusion;
 
 public class InpaintingTests : TorchTestBase
 {
-    static TextToImageDiffuser Model()
-    {
-        random.manual_seed(5);
-        var model = new TextToImageDiffuser(TinyShapesWorldConfig());
-        using var noGrad = no_grad();
-        foreach (var (name, p) in model.named_parameters())
-            if (name.Contains("conv_out") || name.Contains("proj_out")) p.normal_(0, 0.05);
-        return model;
-    }
+    static TextToImageDiffuser Model() => RandomizedTinyModel(TinyShapesWorldConfig(), 5);
 
     static List<Generator> Generators(params int[] seeds) => seeds.Select(s => new Generator((ulong)s, CPU)).ToList();
 

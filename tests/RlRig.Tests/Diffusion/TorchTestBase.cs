@@ -1,5 +1,6 @@
 using RlRig.Diffusion;
 using RlRig.Torch;
+using static TorchSharp.torch;
 
 namespace RlRig.Tests.Diffusion;
 
@@ -26,6 +27,17 @@ public abstract class TorchTestBase
     {
         ImageSize = 32, CrossAttentionResolutions = [16, 8], SelfAttentionResolutions = [8], MaxPromptTokens = 32,
     };
+
+    /// <summary>A tiny model whose untrained output layers (zero: the model predicts 0) are random, so a chain depends on the model.</summary>
+    internal static TextToImageDiffuser RandomizedTinyModel(DiffuserConfig config, long seed)
+    {
+        random.manual_seed(seed);
+        var model = new TextToImageDiffuser(config);
+        using var noGrad = no_grad();
+        foreach (var (name, p) in model.named_parameters())
+            if (name.Contains("conv_out") || name.Contains("proj_out")) p.normal_(0, 0.05);
+        return model;
+    }
 
     internal static string TempDir()
     {

@@ -54,15 +54,21 @@ public sealed record TrainingFreeEditorOptions
 /// </summary>
 public sealed class TrainingFreeEditor : IInverseDiffuser
 {
-    readonly DiffusionPipeline pipeline;
+    /// <summary>
+    /// Where the Diffuser weights that Reflection-GRPO tuned for this editor's passes are committed (<c>rlrig train
+    /// editor-grpo --chain inpaint</c>); the Diffuser that draws the first image stays the committed one.
+    /// </summary>
+    public const string GrpoRelativePath = "data/shapes-world/editor-grpo-inpaint/diffuser.ckpt";
 
     public TrainingFreeEditor(DiffusionPipeline pipeline, WorldOptions world, TrainingFreeEditorOptions? options = null)
     {
-        this.pipeline = pipeline ?? throw new ArgumentNullException(nameof(pipeline));
+        Pipeline = pipeline ?? throw new ArgumentNullException(nameof(pipeline));
         World = world.Validate();
         Options = (options ?? new TrainingFreeEditorOptions()).Validate();
     }
 
+    /// <summary>The model every pass regenerates its region with.</summary>
+    public DiffusionPipeline Pipeline { get; }
     public WorldOptions World { get; }
     public TrainingFreeEditorOptions Options { get; }
 
@@ -150,14 +156,17 @@ public sealed class TrainingFreeEditor : IInverseDiffuser
         return Task.FromResult<IReadOnlyList<EditOutcome>>(requests.Select((r, i) => new EditOutcome(images[i], nfe[i], plans[i].Failure)).ToList());
     }
 
-    IReadOnlyList<Image<Rgb24>> RunPass(IReadOnlyList<(Image<Rgb24> Image, Pass Pass, long Seed)> work)
+    /// <summary>One pass on each image, each with its own seed: the images after it, in order. The caller disposes them.</summary>
+    public IReadOnlyList<Image<Rgb24>> RunPass(IReadOnlyList<(Image<Rgb24> Image, Pass Pass, long Seed)> work)
     {
+        ArgumentNullException.ThrowIfNull(work);
         var generators = work.Select(w => new Generator((ulong)w.Seed, CPU)).ToList();
         try
         {
             using var scope = NewDisposeScope();
-            var images = stack(work.Select(w => { using var hinted = Hinted(w.Image, w.Pass); return TensorImages.ToTensor(hinted, PixelRange.MinusOneToOne); }).ToArray());
-            var masks = stack(work.Select(w => Mask(w.Pass.Region)).ToArray());
+            var inputs = work.Select(w => PassInput(w.Image, w.Pass)).ToList();
+            var images = stack([.. inputs.Select(i => i.Start)]);
+            var masks = stack([.. inputs.Select(i => i.Mask)]);
             var s = Options.Sampler;
             // A batch mixes clearing and drawing passes; each strength runs as its own call.
             var output = new Image<Rgb24>[work.Count];
@@ -165,7 +174,7 @@ public sealed class TrainingFreeEditor : IInverseDiffuser
             {
                 var idx = group.ToArray();
                 var take = tensor(idx.Select(k => (long)k).ToArray());
-                using var result = pipeline.Inpaint(images.index_select(0, take), masks.index_select(0, take), idx.Select(k => work[k].Pass.Prompt).ToList(),
+                using var result = Pipeline.Inpaint(images.index_select(0, take), masks.index_select(0, take), idx.Select(k => work[k].Pass.Prompt).ToList(),
                     idx.Select(k => generators[k]).ToList(), idx.Select(k => work[k].Pass.NegativePrompt).ToList(), group.Key, s.Steps, s.GuidanceScale, s.Eta, idx.Length);
                 foreach (var (k, image) in idx.Zip(result.ToImages())) output[k] = image;
             }
@@ -183,7 +192,19 @@ public sealed class TrainingFreeEditor : IInverseDiffuser
         return mask;
     }
 
-    double StrengthOf(Pass pass) => pass.Hint is null ? Options.ClearStrength : Options.Strength;
+    /// <summary>
+    /// What a pass's chain starts from, (3, H, W) in [-1, 1] (the image with its region made the hint, <see cref="Hinted"/>),
+    /// and where it regenerates, (1, H, W): the inputs of <see cref="DiffusionPipeline.Inpaint"/>. The tensors belong to
+    /// the caller's dispose scope.
+    /// </summary>
+    public (Tensor Start, Tensor Mask) PassInput(Image<Rgb24> image, Pass pass)
+    {
+        using var hinted = Hinted(image, pass);
+        return (TensorImages.ToTensor(hinted, PixelRange.MinusOneToOne), Mask(pass.Region));
+    }
+
+    /// <summary>The fraction of the chain a pass re-runs: <see cref="TrainingFreeEditorOptions.Strength"/> where it draws, <see cref="TrainingFreeEditorOptions.ClearStrength"/> where it clears.</summary>
+    public double StrengthOf(Pass pass) => pass.Hint is null ? Options.ClearStrength : Options.Strength;
 
     (int X0, int Y0, int X1, int Y1) Region(Box box)
     {
