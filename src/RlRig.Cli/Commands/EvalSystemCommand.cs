@@ -60,11 +60,12 @@ static class EvalSystemCommand
                     ["eval_set_sha256"] = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(evalPath))), ["prompts"] = prompts.Count.ToString(CultureInfo.InvariantCulture),
                     ["seeds"] = string.Join(",", seedList),
                 };
-                using var hold = SystemEvaluation.Lock(folder);
-                var done = SystemEvaluation.Prepare(folder, arguments);
-
+                // Loaded before the run folder is touched: a checkpoint of the wrong kind (an editor given where a
+                // Diffuser goes) is refused when it loads, and must not leave a run.json that then refuses the right one.
                 RlRig.Torch.TorchRuntime.EnsureLoaded();
                 using var parts = setup.Load(result);
+                using var hold = SystemEvaluation.Lock(folder);
+                var done = SystemEvaluation.Prepare(folder, arguments);
                 var evaluation = new SystemEvaluation(spec, new SystemComponents(parts.Diffuser, parts.Checker, parts.Actor, parts.Editor), new ShapesJudge(parts.World));
                 var total = prompts.Count * seedList.Count;
                 var started = DateTime.UtcNow;

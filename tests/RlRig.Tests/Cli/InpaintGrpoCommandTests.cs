@@ -129,6 +129,18 @@ public sealed class InpaintGrpoCommandTests : TorchTestBase, IDisposable
         Assert.Single(result.StdErr.Trim().Split('\n'));
     }
 
+    [Fact]
+    public void Eval_system_refuses_an_editor_checkpoint_for_the_tuned_chain_before_touching_the_run_folder()
+    {
+        var run = temp.File("run");
+        var result = Processes.Rlrig(Repo.Root, Limit, "eval", "system", "--system", "loop", "--editor", "inpaint-grpo", "--editor-checkpoint",
+            EditorGrpoCommandTests.TinyEditorCheckpoint(temp.File("editor.ckpt")), "--out", run);
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains("not a Diffuser", result.StdErr);
+        Assert.Single(result.StdErr.Trim().Split('\n'));
+        Assert.False(Directory.Exists(run));   // no run.json left to refuse the corrected command
+    }
+
     static (LoopSetup Setup, ParseResult Result) ParseLoop(params string[] args)
     {
         var setup = new LoopSetup();
