@@ -21,10 +21,20 @@ public sealed class ActorGrpoTrainerTests : TorchTestBase
         return new LearnedActor(new ActorNet(Tiny), new WorldOptions());
     }
 
+    // A fresh Actor with the template's weights (ModelCopies: re-seeding the global generator races with other test classes).
+    static LearnedActor Copy(LearnedActor template)
+    {
+        var actor = TinyActor(0);
+        actor.Model.WithWeightsOf(template.Model);
+        return actor;
+    }
+
     static ActorGrpoOptions Quick(string dir, int steps, bool resume = false) => new()
     {
         Grpo = new ActorGrpoOptions().Grpo with { NumGenerations = 4, GenerationBatchSize = 8, LearningRate = 1e-3, MaxCompletionLength = 12 },
-        Run = new GrpoRunOptions { TotalSteps = steps, CheckpointEvery = 0, LogEvery = 0, OutputDir = dir, Resume = resume, NumThreads = 0 },
+        // One thread, set by each run: the count is process-wide and tests running beside this one change it, and a
+        // straight run and its resumed copy must sum in the same order.
+        Run = new GrpoRunOptions { TotalSteps = steps, CheckpointEvery = 0, LogEvery = 0, OutputDir = dir, Resume = resume, NumThreads = 1 },
         TrainingPrompts = 8,
     };
 
@@ -45,9 +55,10 @@ public sealed class ActorGrpoTrainerTests : TorchTestBase
         var w = new FakeWorld();
         var pool = await Pool(w);
         using var temp = new TempDir();
+        using var template = TinyActor(3);
         float[] straight;
-        using (var actor = TinyActor(3))
-        using (var reference = TinyActor(3))
+        using (var actor = Copy(template))
+        using (var reference = Copy(template))
         using (var trainer = new ActorGrpoTrainer(actor, reference, new FakeWorld.Checker(w), new FakeWorld.Editor(w), pool, Quick(temp.File("a"), 4)))
         {
             var reports = new List<GrpoProgress>();
@@ -57,12 +68,12 @@ public sealed class ActorGrpoTrainerTests : TorchTestBase
             Assert.Contains("rewards/checker_gain/mean", reports[0].Metrics.Keys);
             straight = Weights(actor);
         }
-        using (var actor = TinyActor(3))
-        using (var reference = TinyActor(3))
+        using (var actor = Copy(template))
+        using (var reference = Copy(template))
         using (var trainer = new ActorGrpoTrainer(actor, reference, new FakeWorld.Checker(w), new FakeWorld.Editor(w), pool, Quick(temp.File("b"), 2)))
             await foreach (var _ in trainer.TrainAsync()) { }
         using (var actor = TinyActor(99))   // other weights: the resume must replace them
-        using (var reference = TinyActor(3))
+        using (var reference = Copy(template))
         using (var trainer = new ActorGrpoTrainer(actor, reference, new FakeWorld.Checker(w), new FakeWorld.Editor(w), pool, Quick(temp.File("b"), 4, resume: true)))
         {
             Assert.Equal(2, trainer.Step);

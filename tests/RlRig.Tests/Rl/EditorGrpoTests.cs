@@ -126,17 +126,20 @@ public sealed class EditorGrpoTests : TorchTestBase
         using var checker = Checker();
         var pool = await Pool(checker, 4);
         using var temp = new TempDir();
+        using var template = TinyEditor(2);
         EditorGrpoOptions Quick(string dir, int steps, bool resume = false) => new()
         {
             Grpo = new EditorGrpoOptions().Grpo with { NumGenerations = 2, GenerationBatchSize = 4, LearningRate = 1e-3, MaxCompletionLength = 3 },
             Sampling = new LearnedEditorOptions { Steps = 3, Strength = 1 },
-            Run = new GrpoRunOptions { TotalSteps = steps, CheckpointEvery = 0, LogEvery = 0, OutputDir = dir, Resume = resume, NumThreads = 0 },
+            // One thread, set by each run: the count is process-wide and tests running beside this one change it, and a
+            // straight run and its resumed copy must sum in the same order.
+            Run = new GrpoRunOptions { TotalSteps = steps, CheckpointEvery = 0, LogEvery = 0, OutputDir = dir, Resume = resume, NumThreads = 1 },
             TrainingPrompts = 4,
         };
         static float[] Weights(TextToImageDiffuser m) => [.. m.parameters().SelectMany(p => p.detach().flatten().data<float>().ToArray())];
         float[] straight;
-        using (var editor = TinyEditor(2))
-        using (var reference = TinyEditor(2))
+        using (var editor = TinyEditor(0).WithWeightsOf(template))
+        using (var reference = TinyEditor(0).WithWeightsOf(template))
         using (var trainer = new EditorGrpoTrainer(editor, reference, checker, World, pool, Quick(temp.File("a"), 3)))
         {
             var reports = new List<GrpoProgress>();
@@ -144,12 +147,12 @@ public sealed class EditorGrpoTests : TorchTestBase
             Assert.All(reports, r => Assert.True(double.IsFinite(r.Reward) && r.Reward is >= 0 and <= 1 && double.IsFinite(r.Kl), string.Join(", ", r.Metrics)));
             straight = Weights(editor);
         }
-        using (var editor = TinyEditor(2))
-        using (var reference = TinyEditor(2))
+        using (var editor = TinyEditor(0).WithWeightsOf(template))
+        using (var reference = TinyEditor(0).WithWeightsOf(template))
         using (var trainer = new EditorGrpoTrainer(editor, reference, checker, World, pool, Quick(temp.File("b"), 1)))
             await foreach (var _ in trainer.TrainAsync()) { }
         using (var editor = TinyEditor(7))
-        using (var reference = TinyEditor(2))
+        using (var reference = TinyEditor(0).WithWeightsOf(template))
         using (var trainer = new EditorGrpoTrainer(editor, reference, checker, World, pool, Quick(temp.File("b"), 3, resume: true)))
         {
             Assert.Equal(1, trainer.Step);
