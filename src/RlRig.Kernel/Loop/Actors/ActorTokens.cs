@@ -188,11 +188,7 @@ public static class ActorTokens
     static IEnumerable<string> WrittenOut(string word, Reflection state, WorldOptions world)
     {
         if (SlotId(word, 'd', DetectedSlots) is { } d && state.Detected.Items.FirstOrDefault(i => i.Id == d) is { } item)
-        {
-            var reference = RuleBasedActor.Reference(world, item);
-            if (state.Detected.Items.Count(reference.Matches) == 1) reference = reference with { At = null };
-            return EditTokens.Encode(reference);
-        }
+            return EditTokens.Encode(RuleBasedActor.Disambiguate(RuleBasedActor.Reference(world, item), state));
         if (SlotId(word, 't', TargetSlots) is { } t && state.Target.Items.FirstOrDefault(i => i.Id == t) is { } target)
             return ["a", .. target.Attributes, target.Label];
         return [word];

@@ -69,7 +69,7 @@ public sealed class RuleBasedActor : IActor
     // Every reference carries the object's centre; Disambiguate keeps it only where another object fits the same words.
     ObjectRef Ref(SceneItem item) => Reference(world, item);
 
-    /// <summary>A reference to a detected item by its words and its centre (the centre to be dropped by <see cref="Disambiguate"/> where the words suffice).</summary>
+    /// <summary>A reference to a detected item by its words and its centre (the centre to be dropped by <see cref="Disambiguate(EditInstruction, Reflection)"/> where the words suffice).</summary>
     internal static ObjectRef Reference(WorldOptions world, SceneItem item) => ObjectRef.Of(item) with { At = Placement.RoundedCentre(world, item.Box!) };
 
     /// <summary>
@@ -78,7 +78,7 @@ public sealed class RuleBasedActor : IActor
     /// </summary>
     internal static EditInstruction Disambiguate(EditInstruction instruction, Reflection reflection)
     {
-        ObjectRef D(ObjectRef r) => reflection.Detected.Items.Count(r.Matches) > 1 ? r : r with { At = null };
+        ObjectRef D(ObjectRef r) => Disambiguate(r, reflection);
         return instruction switch
         {
             MoveRelativeEdit m => m with { Object = D(m.Object), Anchor = D(m.Anchor) },
@@ -90,6 +90,10 @@ public sealed class RuleBasedActor : IActor
             _ => instruction,
         };
     }
+
+    /// <summary>The reference with its position dropped where its words alone name one detected object.</summary>
+    internal static ObjectRef Disambiguate(ObjectRef reference, Reflection reflection) =>
+        reflection.Detected.Items.Count(reference.Matches) > 1 ? reference : reference with { At = null };
 
     /// <summary>The side an editor draws the object at: the world's side for its size word as detected (a detected box may be a pixel off).</summary>
     int SideOf(SceneItem item) => world.Side(item.Attributes[0] == WorldVocabulary.Large);
