@@ -68,9 +68,9 @@ public sealed class EditorGrpoTrainer : IGrpoPoolTrainer
         Path.Combine(outputDir, chain == EditorChain.Inpaint ? "diffuser.ckpt" : "editor.ckpt");
 
     // DAPO's dynamic sampling, once and up front: G edits of every pair by the starting weights, and only the pairs whose
-    // edits earned different rewards kept. A pair the chain always carries out (or always fails) gives every step a group
-    // of equal rewards, no advantage and no gradient; on the inpainting chain that was 65-82 % of groups. Seeds are
-    // negative, apart from the steps'.
+    // group GRPO gives an advantage kept (GroupAdvantages decides: different rewards, at least two valid). A pair the
+    // chain always carries out (or always fails) gives every step a group of equal rewards, no advantage and no
+    // gradient; on the inpainting chain that was 65-82 % of groups. Seeds are negative, apart from the steps'.
     static List<EditRequest> Informative(GrpoTrainer<EditRequest, EditChainSample> grpo, IReadOnlyList<EditRequest> pool, EditorGrpoOptions options, CancellationToken ct)
     {
         var (g, per) = (options.Grpo.NumGenerations, options.Grpo.StatesPerBatch);
@@ -79,12 +79,8 @@ public sealed class EditorGrpoTrainer : IGrpoPoolTrainer
         {
             ct.ThrowIfCancellationRequested();
             var chunk = pool.Skip(from).Take(per).ToList();
-            var rewards = grpo.ScoreAsync(chunk, -1 - (options.Run.Seed * 1_000_003 + from), ct).GetAwaiter().GetResult().Rewards.Total;
-            for (var k = 0; k < chunk.Count; k++)
-            {
-                var group = rewards.Skip(k * g).Take(g).Where(double.IsFinite).ToList();
-                if (group.Count >= 2 && group.Max() - group.Min() > 1e-9) kept.Add(chunk[k]);
-            }
+            var advantages = grpo.ScoreAsync(chunk, -1 - (options.Run.Seed * 1_000_003 + from), ct).GetAwaiter().GetResult().Advantages.Advantages;
+            kept.AddRange(chunk.Where((_, k) => advantages.Skip(k * g).Take(g).Any(a => a != 0)));
         }
         return kept;
     }

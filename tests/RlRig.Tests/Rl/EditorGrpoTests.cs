@@ -91,6 +91,46 @@ public sealed class EditorGrpoTests : TorchTestBase
         }
     }
 
+    // Reads every image as the first one it was shown: every edit of a pair earns the same reward.
+    sealed class BlindChecker(IChecker inner) : IChecker
+    {
+        SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24>? first;
+
+        public Task<IReadOnlyList<Reflection>> ReflectAsync(IReadOnlyList<SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24>> images,
+            IReadOnlyList<SceneGraph> targets, CancellationToken cancellationToken = default)
+        {
+            first ??= images[0].Clone();
+            return inner.ReflectAsync([.. images.Select(_ => first)], targets, cancellationToken);
+        }
+    }
+
+    [Fact]
+    public async Task Filtering_the_pool_keeps_only_pairs_whose_group_has_an_advantage()
+    {
+        using var checker = Checker();
+        var pool = await Pool(checker, 4);
+        using var temp = new TempDir();
+        var options = new EditorGrpoOptions
+        {
+            Grpo = new EditorGrpoOptions().Grpo with { NumGenerations = 2, GenerationBatchSize = 4, MaxCompletionLength = 2 },
+            Sampling = new LearnedEditorOptions { Steps = 2, Strength = 1 },
+            Run = new GrpoRunOptions { TotalSteps = 1, CheckpointEvery = 0, LogEvery = 0, OutputDir = temp.Path, NumThreads = 1 },
+            TrainingPrompts = 4,
+            FilterPool = true,
+        };
+        using var editor = TinyEditor(2);
+        using var reference = TinyEditor(2);
+        // Equal rewards in every group: no pair teaches anything, and the trainer says there is nothing to train on.
+        var e = Assert.Throws<ArgumentException>(() => new EditorGrpoTrainer(editor, reference, new BlindChecker(checker), World, pool, options));
+        Assert.Contains("only 0 usable states", e.Message);
+        using (var trainer = new EditorGrpoTrainer(editor, reference, checker, World, pool, options with { FilterPool = false }))
+        {
+            Assert.Equal(trainer.CollectedPoolSize, trainer.PoolSize);
+            Assert.True(trainer.PoolSize > 0);
+        }
+        foreach (var r in pool) r.Image.Dispose();
+    }
+
     [Fact]
     public async Task An_interrupt_during_a_step_stops_it_saves_the_last_whole_step_and_ends_normally()
     {
