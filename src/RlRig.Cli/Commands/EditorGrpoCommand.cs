@@ -65,8 +65,8 @@ sealed class EditorGrpoCommand
             if (new Option[] { samplingSteps, eta, guidance, imageGuidance }.FirstOrDefault(o => result.GetResult(o) is { Implicit: false }) is { } given)
                 throw new CommandLineException($"{given.Name}: sets the learned editor's chain; --chain {Inpaint} trains the training-free editor's (20 steps, guidance 3, eta 1; --sampling-strength sets its drawing passes' strength)");
             // The drawing passes' strength while training may differ from the loop's (--strength, which the rollouts use).
-            var inpainting = Setup.EditorOptions(result) is var loop && result.GetResult(samplingStrength) is { Implicit: false }
-                ? loop with { Strength = result.GetValue(samplingStrength) } : Setup.EditorOptions(result);
+            var loop = Setup.EditorOptions(result);
+            var inpainting = result.GetResult(samplingStrength) is { Implicit: false } ? loop with { Strength = result.GetValue(samplingStrength) } : loop;
             options = new EditorGrpoOptions
             {
                 Chain = EditorChain.Inpaint, Inpainting = inpainting,
